@@ -1,0 +1,273 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "engine/json_writer.h"
+
+namespace rms {
+
+std::string OkAnswer(std::string_view id, bool duplicate) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginObject();
+    w.Key("ok");
+    w.Bool(true);
+    w.Key("id");
+    w.String(id);
+    if (duplicate) {
+        w.Key("duplicate");
+        w.Bool(true);
+    }
+    w.EndObject();
+    return out;
+}
+
+std::string ErrorAnswer(const std::optional<std::string>& id, uint64_t line, const Status& s) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginObject();
+    w.Key("ok");
+    w.Bool(false);
+    w.Key("id");
+    if (id) {
+        w.String(*id);
+    } else {
+        w.Null();
+    }
+    w.Key("line");
+    w.Int(static_cast<int64_t>(line));
+    w.Key("error");
+    w.String(s.code());
+    w.Key("message");
+    w.String(s.message());
+    w.EndObject();
+    return out;
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
+                                             metrics::EngineMetrics* metrics) {
+    storage::StoreOptions so;
+    so.sync = options.fsync;
+    so.min_free_bytes = options.min_free_bytes;
+    Result<std::unique_ptr<storage::Store>> store = storage::Store::Open(options.data_dir, so);
+    if (!store.ok()) {
+        return store.status();
+    }
+    Result<LoadedState> state = LoadState(**store, options.ledger);
+    if (!state.ok()) {
+        return state.status();
+    }
+    spdlog::info("engine: loaded {} customers, {} invoices, {} events from {}",
+                 state->ledger->customers().size(), state->ledger->invoices().size(),
+                 state->next_seq - 1, options.data_dir);
+    return std::unique_ptr<Engine>(
+        new Engine(options, metrics, std::move(store).value(), std::move(state).value()));
+}
+
+Engine::Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
+               std::unique_ptr<storage::Store> store, LoadedState state)
+    : options_(options),
+      metrics_(metrics),
+      store_(std::move(store)),
+      ledger_(std::move(state.ledger)),
+      markers_(std::move(state.markers)),
+      next_seq_(state.next_seq) {
+    PublishMetrics();
+    thread_ = std::thread([this] { Run(); });
+}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::Stop() {
+    {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        if (stopping_ && !thread_.joinable()) {
+            return;
+        }
+        stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+bool Engine::ready() const {
+    return last_commit_ok_.load() && store_->DiskReserveOk();
+}
+
+void Engine::Submit(Submission submission) {
+    {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        queue_.push_back(std::move(submission));
+    }
+    queue_cv_.notify_one();
+}
+
+void Engine::Run() {
+    std::vector<Submission> group;
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(queue_mu_);
+            queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty() && stopping_) {
+                return;
+            }
+            size_t events = 0;
+            while (!queue_.empty() && events < options_.max_group_events) {
+                events += queue_.front().events.size();
+                group.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        CommitGroup(&group);
+        group.clear();
+    }
+}
+
+std::string Engine::Decide(PendingEvent& pending, storage::Batch* batch,
+                           std::unordered_map<uint64_t, const std::string*>* in_group) {
+    Event& e = pending.event;
+    Status date = ledger_->CheckDate(e);
+    if (!date.ok()) {
+        metrics_->CountEvents(EventTypeName(e.type), date.code());
+        return ErrorAnswer(e.id, pending.line, date);
+    }
+    std::string key = MarkerKey(e.source, e.id);
+    auto marker = markers_.find(key.substr(1));
+    if (marker != markers_.end()) {
+        bool same = false;
+        if (marker->second.hash == e.content_hash) {
+            auto pending_it = in_group->find(marker->second.seq);
+            if (pending_it != in_group->end()) {
+                same = *pending_it->second == e.canonical;
+            } else {
+                Result<std::optional<std::string>> stored =
+                    store_->Get(EventLogKey(marker->second.seq));
+                same = stored.ok() && stored->has_value() && **stored == e.canonical;
+            }
+        }
+        if (same) {
+            metrics_->CountEvents(EventTypeName(e.type), "duplicate");
+            return OkAnswer(e.id, true);
+        }
+        Status conflict = Status::Error(
+            "conflict", "event \"" + e.id + "\" from source \"" + e.source +
+                            "\" was already applied with other content");
+        metrics_->CountEvents(EventTypeName(e.type), "conflict");
+        return ErrorAnswer(e.id, pending.line, conflict);
+    }
+    uint64_t seq = next_seq_;
+    Status applied = ledger_->Apply(e, seq);
+    if (!applied.ok()) {
+        metrics_->CountEvents(EventTypeName(e.type), applied.code());
+        return ErrorAnswer(e.id, pending.line,
+                           Status::Error(applied.code(), "event \"" + e.id + "\" (" +
+                                                             std::string(EventTypeName(e.type)) +
+                                                             "): " + applied.message()));
+    }
+    ++next_seq_;
+    Marker m{seq, e.content_hash};
+    markers_.emplace(key.substr(1), m);
+    batch->Put(std::move(key), EncodeMarker(m));
+    batch->Put(EventLogKey(seq), e.canonical);
+    in_group->emplace(seq, &e.canonical);
+    metrics_->CountEvents(EventTypeName(e.type), "ok");
+    return OkAnswer(e.id, false);
+}
+
+void Engine::CommitGroup(std::vector<Submission>* group) {
+    std::vector<std::vector<std::string>> answers(group->size());
+    {
+        std::unique_lock<std::shared_mutex> lock(state_mu_);
+        storage::Batch batch;
+        std::unordered_map<uint64_t, const std::string*> in_group;
+        for (size_t i = 0; i < group->size(); ++i) {
+            for (PendingEvent& pending : (*group)[i].events) {
+                answers[i].push_back(Decide(pending, &batch, &in_group));
+            }
+        }
+        if (!batch.empty()) {
+            EncodeDirty(*ledger_, ledger_->TakeDirty(), next_seq_, &batch);
+            auto start = std::chrono::steady_clock::now();
+            Status committed = store_->Commit(batch);
+            metrics_->ObserveCommit(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            if (!committed.ok()) {
+                if (last_commit_ok_) {
+                    spdlog::error("engine: commit of {} events failed: {}", in_group.size(),
+                                  committed.message());
+                }
+                last_commit_ok_ = false;
+                for (size_t i = 0; i < group->size(); ++i) {
+                    for (size_t k = 0; k < answers[i].size(); ++k) {
+                        const PendingEvent& p = (*group)[i].events[k];
+                        answers[i][k] = ErrorAnswer(p.event.id, p.line, committed);
+                    }
+                }
+                Status reloaded = Reload();
+                if (!reloaded.ok()) {
+                    spdlog::error("engine: reload after a failed commit failed: {}",
+                                  reloaded.message());
+                }
+            } else if (!last_commit_ok_) {
+                spdlog::info("engine: commits succeed again");
+                last_commit_ok_ = true;
+            }
+        }
+    }
+    PublishMetrics();
+    for (size_t i = 0; i < group->size(); ++i) {
+        (*group)[i].done(std::move(answers[i]));
+    }
+}
+
+Status Engine::Reload() {
+    Result<LoadedState> state = LoadState(*store_, options_.ledger);
+    if (!state.ok()) {
+        return state.status();
+    }
+    LoadedState loaded = std::move(state).value();
+    ledger_ = std::move(loaded.ledger);
+    markers_ = std::move(loaded.markers);
+    next_seq_ = loaded.next_seq;
+    return Status::Ok();
+}
+
+void Engine::PublishMetrics() {
+    std::shared_lock<std::shared_mutex> lock(state_mu_, std::defer_lock);
+    if (!lock.try_lock()) {
+        return;
+    }
+    std::optional<Date> bd = ledger_->business_date();
+    metrics_->SetBusinessDate(bd ? std::optional<int64_t>(int64_t{bd->days()} * 86400)
+                                 : std::nullopt);
+    for (const auto& [currency, book] : ledger_->books()) {
+        Figures f = ledger_->CurrencyFiguresNow(currency);
+        double unit = 1.0;
+        for (int i = 0; i < currency.exponent(); ++i) {
+            unit *= 10.0;
+        }
+        metrics::CurrencyGauges g;
+        for (int b = 0; b < kBucketCount; ++b) {
+            g.buckets[b] = static_cast<double>(f.aging[b]) / unit;
+        }
+        g.overdue = static_cast<double>(f.overdue) / unit;
+        g.disputed = static_cast<double>(f.disputed) / unit;
+        g.unapplied = static_cast<double>(f.unapplied) / unit;
+        g.dso_standard = f.kpis.dso_standard;
+        g.dso_countback = f.kpis.dso_countback;
+        g.dso_best_possible = f.kpis.dso_best_possible;
+        g.add = f.kpis.add;
+        g.cei = f.kpis.cei;
+        metrics_->SetCurrency(currency.code(), g);
+    }
+    if (std::optional<uint64_t> free = store_->FreeBytes()) {
+        metrics_->SetDiskFreeBytes(*free);
+    }
+    metrics_->SetReady(last_commit_ok_ && store_->DiskReserveOk());
+}
+
+}  // namespace rms

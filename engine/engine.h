@@ -1,0 +1,107 @@
+// The engine: owns the ledger and the store, and turns parsed events into durable answers.
+//
+// Producers (connections) Submit() batches of parsed events from any thread. One commit thread
+// takes everything queued, applies it to the ledger in order, writes the markers, the event log
+// and every changed record in one atomic batch, and only then hands the answers back. While a
+// commit runs, new batches queue up: that is the group commit, with no timer. Readers (the query
+// API) take a shared lock and see only committed state.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/event.h"
+#include "engine/ledger.h"
+#include "engine/ledger_codec.h"
+#include "metrics/engine_metrics.h"
+#include "storage/store.h"
+
+namespace rms {
+
+struct EngineOptions {
+    std::string data_dir;
+    bool fsync = false;
+    uint64_t min_free_bytes = 64ull << 20;
+    size_t max_group_events = 8192;
+    LedgerOptions ledger;
+};
+
+// One event to commit and the line it came from (for the answer's "line").
+struct PendingEvent {
+    Event event;
+    uint64_t line = 0;
+};
+
+// A connection's events, answered together and in order through `done`.
+struct Submission {
+    std::vector<PendingEvent> events;
+    std::function<void(std::vector<std::string> answers)> done;
+};
+
+class Engine {
+public:
+    // Opens the store, loads the state and starts the commit thread.
+    static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options,
+                                                metrics::EngineMetrics* metrics);
+    ~Engine();
+
+    // Queues events; `done` runs on the commit thread once they are answered.
+    void Submit(Submission submission);
+
+    // Stops after answering everything queued.
+    void Stop();
+
+    // Runs `fn` with the committed ledger under a shared lock.
+    template <typename Fn>
+    auto Read(Fn&& fn) const {
+        std::shared_lock<std::shared_mutex> lock(state_mu_);
+        return fn(*ledger_);
+    }
+
+    // True while the store is open, the disk reserve holds and the last commit succeeded.
+    bool ready() const;
+
+private:
+    Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
+           std::unique_ptr<storage::Store> store, LoadedState state);
+
+    void Run();
+    void CommitGroup(std::vector<Submission>* group);
+    // Decides one event: an error or duplicate answer, or applies it.
+    std::string Decide(PendingEvent& pending, storage::Batch* batch,
+                       std::unordered_map<uint64_t, const std::string*>* in_group);
+    Status Reload();
+    void PublishMetrics();
+
+    EngineOptions options_;
+    metrics::EngineMetrics* metrics_;
+    std::unique_ptr<storage::Store> store_;
+
+    mutable std::shared_mutex state_mu_;
+    std::unique_ptr<Ledger> ledger_;
+    std::unordered_map<std::string, Marker> markers_;
+    uint64_t next_seq_ = 1;
+    std::atomic<bool> last_commit_ok_{true};
+
+    std::mutex queue_mu_;
+    std::condition_variable queue_cv_;
+    std::deque<Submission> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+// The answer lines of the protocol.
+std::string OkAnswer(std::string_view id, bool duplicate);
+std::string ErrorAnswer(const std::optional<std::string>& id, uint64_t line, const Status& s);
+
+}  // namespace rms

@@ -1,0 +1,740 @@
+#include "engine/event.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+#include "engine/json_writer.h"
+
+namespace rms {
+
+namespace {
+
+constexpr size_t kMaxIdLength = 128;
+constexpr size_t kMaxDepth = 32;
+constexpr size_t kMaxListItems = 10000;
+
+constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
+    "customer.upserted", "invoice.issued",      "credit_note.issued", "payment.received",
+    "credit.applied",    "payment.reversed",    "invoice.written_off", "dispute.opened",
+    "dispute.resolved",  "promise.made",        "promise.cancelled",  "contact.logged",
+    "clock.advanced",    "fx.rate",
+};
+
+constexpr std::array<std::string_view, 7> kChannels = {"email",  "phone",  "whatsapp", "sms",
+                                                       "letter", "portal", "other"};
+constexpr std::array<std::string_view, 2> kDirections = {"outbound", "inbound"};
+constexpr std::array<std::string_view, 3> kRisks = {"low", "medium", "high"};
+
+template <size_t N>
+bool OneOf(std::string_view value, const std::array<std::string_view, N>& allowed) {
+    return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+// Counts UTF-8 code points; the input is already known to be valid UTF-8.
+size_t CodePoints(std::string_view s) {
+    size_t n = 0;
+    for (unsigned char c : s) {
+        if ((c & 0xC0) != 0x80) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::string Quoted(std::string_view s) {
+    std::string out;
+    JsonWriter::AppendQuoted(&out, s.size() > 80 ? s.substr(0, 80) : s);
+    return out;
+}
+
+// Rejects objects that repeat a key, at any depth, so that "the same JSON value" is defined.
+bool HasDuplicateKeys(simdjson::dom::element e, std::string* where) {
+    using simdjson::dom::element_type;
+    if (e.type() == element_type::ARRAY) {
+        for (simdjson::dom::element child : simdjson::dom::array(e)) {
+            if (HasDuplicateKeys(child, where)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    if (e.type() != element_type::OBJECT) {
+        return false;
+    }
+    simdjson::dom::object obj(e);
+    std::vector<std::string_view> keys;
+    keys.reserve(obj.size());
+    for (simdjson::dom::key_value_pair kv : obj) {
+        keys.push_back(kv.key);
+        if (HasDuplicateKeys(kv.value, where)) {
+            return true;
+        }
+    }
+    std::sort(keys.begin(), keys.end());
+    auto dup = std::adjacent_find(keys.begin(), keys.end());
+    if (dup != keys.end()) {
+        *where = std::string(*dup);
+        return true;
+    }
+    return false;
+}
+
+void WriteCanonical(simdjson::dom::element e, std::string* out);
+
+// Writes an object with its members sorted by key. `extra` adds one member given as raw JSON
+// (used to make an absent "source" explicit).
+void WriteCanonicalObject(simdjson::dom::object obj,
+                          std::optional<std::pair<std::string_view, std::string_view>> extra,
+                          std::string* out) {
+    struct Member {
+        std::string_view key;
+        simdjson::dom::element value;
+        std::string_view raw;
+    };
+    std::vector<Member> members;
+    for (simdjson::dom::key_value_pair kv : obj) {
+        members.push_back({kv.key, kv.value, {}});
+    }
+    if (extra) {
+        members.push_back({extra->first, {}, extra->second});
+    }
+    std::sort(members.begin(), members.end(),
+              [](const Member& a, const Member& b) { return a.key < b.key; });
+    out->push_back('{');
+    for (size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) {
+            out->push_back(',');
+        }
+        JsonWriter::AppendQuoted(out, members[i].key);
+        out->push_back(':');
+        if (members[i].raw.empty()) {
+            WriteCanonical(members[i].value, out);
+        } else {
+            out->append(members[i].raw);
+        }
+    }
+    out->push_back('}');
+}
+
+// Writes `e` as canonical JSON: members sorted by key, compact, strings re-escaped.
+void WriteCanonical(simdjson::dom::element e, std::string* out) {
+    using simdjson::dom::element_type;
+    switch (e.type()) {
+        case element_type::OBJECT:
+            WriteCanonicalObject(simdjson::dom::object(e), std::nullopt, out);
+            break;
+        case element_type::ARRAY: {
+            out->push_back('[');
+            bool first = true;
+            for (simdjson::dom::element child : simdjson::dom::array(e)) {
+                if (!first) {
+                    out->push_back(',');
+                }
+                first = false;
+                WriteCanonical(child, out);
+            }
+            out->push_back(']');
+            break;
+        }
+        case element_type::STRING:
+            JsonWriter::AppendQuoted(out, std::string_view(e.get_string().value_unsafe()));
+            break;
+        case element_type::INT64:
+            out->append(std::to_string(e.get_int64().value_unsafe()));
+            break;
+        case element_type::UINT64:
+            out->append(std::to_string(e.get_uint64().value_unsafe()));
+            break;
+        case element_type::DOUBLE: {
+            char buf[40];
+            int n = std::snprintf(buf, sizeof(buf), "%.17g", e.get_double().value_unsafe());
+            out->append(buf, static_cast<size_t>(n));
+            break;
+        }
+        case element_type::BOOL:
+            out->append(e.get_bool().value_unsafe() ? "true" : "false");
+            break;
+        case element_type::NULL_VALUE:
+            out->append("null");
+            break;
+    }
+}
+
+// The canonical content of an event: an absent "source" equals "default".
+void WriteCanonicalEvent(simdjson::dom::object obj, std::string* out) {
+    simdjson::dom::element source;
+    if (obj.at_key("source").get(source) == simdjson::SUCCESS) {
+        WriteCanonicalObject(obj, std::nullopt, out);
+    } else {
+        WriteCanonicalObject(obj, std::make_pair("source", "\"default\""), out);
+    }
+}
+
+// Reads the members of one JSON object, recording the first fault as a Status.
+class FieldReader {
+public:
+    FieldReader(simdjson::dom::object obj, std::string context)
+        : obj_(obj), context_(std::move(context)) {}
+
+    bool ok() const { return status_.ok(); }
+    Status TakeStatus() { return std::move(status_); }
+
+    std::optional<simdjson::dom::element> Find(std::string_view key) {
+        simdjson::dom::element e;
+        if (obj_.at_key(key).get(e) != simdjson::SUCCESS) {
+            return std::nullopt;
+        }
+        return e;
+    }
+
+    // A string field that names something (an id): 1 to 128 characters.
+    std::optional<std::string> Name(std::string_view key, bool required) {
+        std::optional<std::string> s = Text(key, required);
+        if (s && (s->empty() || CodePoints(*s) > kMaxIdLength)) {
+            Fail("invalid_field", Field(key) + " must be 1 to 128 characters, got " +
+                                      std::to_string(CodePoints(*s)));
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    // Any string field.
+    std::optional<std::string> Text(std::string_view key, bool required) {
+        if (!ok()) {
+            return std::nullopt;
+        }
+        std::optional<simdjson::dom::element> e = Find(key);
+        if (!e) {
+            if (required) {
+                Fail("missing_field", Field(key) + " is required");
+            }
+            return std::nullopt;
+        }
+        std::string_view s;
+        if (e->get_string().get(s) != simdjson::SUCCESS) {
+            Fail("invalid_field", Field(key) + " must be a string");
+            return std::nullopt;
+        }
+        return std::string(s);
+    }
+
+    template <size_t N>
+    std::optional<std::string> Choice(std::string_view key, bool required,
+                                      const std::array<std::string_view, N>& allowed) {
+        std::optional<std::string> s = Text(key, required);
+        if (s && !OneOf(*s, allowed)) {
+            std::string list;
+            for (std::string_view a : allowed) {
+                list += (list.empty() ? "" : ", ") + std::string(a);
+            }
+            Fail("invalid_field", Field(key) + " " + Quoted(*s) + " is not one of " + list);
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    std::optional<Date> DateField(std::string_view key, bool required) {
+        if (!ok()) {
+            return std::nullopt;
+        }
+        std::optional<simdjson::dom::element> e = Find(key);
+        if (!e) {
+            if (required) {
+                Fail("missing_field", Field(key) + " is required");
+            }
+            return std::nullopt;
+        }
+        std::string_view s;
+        if (e->get_string().get(s) != simdjson::SUCCESS) {
+            Fail("invalid_date", Field(key) + " must be a YYYY-MM-DD string");
+            return std::nullopt;
+        }
+        Result<Date> d = ParseDate(s);
+        if (!d.ok()) {
+            Fail("invalid_date", Field(key) + ": " + d.status().message());
+            return std::nullopt;
+        }
+        return *d;
+    }
+
+    std::optional<Currency> CurrencyField(std::string_view key, bool required) {
+        std::optional<std::string> s = Text(key, required);
+        if (!s) {
+            return std::nullopt;
+        }
+        std::optional<Currency> c = Currency::FromCode(*s);
+        if (!c) {
+            Fail("invalid_currency",
+                 Field(key) + " " + Quoted(*s) + " is not an ISO 4217 code this engine knows");
+        }
+        return c;
+    }
+
+    // The raw text of a money field: a JSON string, grammar checked by the caller.
+    std::optional<std::string> MoneyText(std::string_view key, bool required) {
+        if (!ok()) {
+            return std::nullopt;
+        }
+        std::optional<simdjson::dom::element> e = Find(key);
+        if (!e) {
+            if (required) {
+                Fail("missing_field", Field(key) + " is required");
+            }
+            return std::nullopt;
+        }
+        std::string_view s;
+        if (e->get_string().get(s) != simdjson::SUCCESS) {
+            Fail("invalid_amount",
+                 Field(key) + " must be a decimal string such as \"12.50\", not a JSON " +
+                     TypeName(*e));
+            return std::nullopt;
+        }
+        return std::string(s);
+    }
+
+    std::optional<int64_t> Money(std::string_view key, bool required, Currency currency) {
+        std::optional<std::string> text = MoneyText(key, required);
+        if (!text) {
+            return std::nullopt;
+        }
+        Result<int64_t> amount = ParseAmount(*text, currency);
+        if (!amount.ok()) {
+            Fail("invalid_amount", Field(key) + ": " + amount.status().message());
+            return std::nullopt;
+        }
+        return *amount;
+    }
+
+    std::optional<simdjson::dom::array> List(std::string_view key, bool required) {
+        if (!ok()) {
+            return std::nullopt;
+        }
+        std::optional<simdjson::dom::element> e = Find(key);
+        if (!e) {
+            if (required) {
+                Fail("missing_field", Field(key) + " is required");
+            }
+            return std::nullopt;
+        }
+        simdjson::dom::array a;
+        if (e->get_array().get(a) != simdjson::SUCCESS) {
+            Fail("invalid_field", Field(key) + " must be an array");
+            return std::nullopt;
+        }
+        if (a.size() == 0 || a.size() > kMaxListItems) {
+            Fail("invalid_field", Field(key) + " must hold 1 to 10000 items");
+            return std::nullopt;
+        }
+        return a;
+    }
+
+    void Fail(std::string_view code, std::string message) {
+        if (ok()) {
+            status_ = Status::Error(code, std::move(message));
+        }
+    }
+
+    std::string Field(std::string_view key) const {
+        return context_ + "field \"" + std::string(key) + "\"";
+    }
+
+    static std::string TypeName(simdjson::dom::element e) {
+        using simdjson::dom::element_type;
+        switch (e.type()) {
+            case element_type::OBJECT:
+                return "object";
+            case element_type::ARRAY:
+                return "array";
+            case element_type::STRING:
+                return "string";
+            case element_type::BOOL:
+                return "boolean";
+            case element_type::NULL_VALUE:
+                return "null";
+            default:
+                return "number";
+        }
+    }
+
+private:
+    simdjson::dom::object obj_;
+    std::string context_;
+    Status status_;
+};
+
+// Reads the element `e` of array `key` at `index` as an object.
+std::optional<simdjson::dom::object> ListObject(FieldReader& r, std::string_view key,
+                                                size_t index, simdjson::dom::element e) {
+    simdjson::dom::object obj;
+    if (e.get_object().get(obj) != simdjson::SUCCESS) {
+        r.Fail("invalid_field", r.Field(key) + "[" + std::to_string(index) + "] must be an object");
+        return std::nullopt;
+    }
+    return obj;
+}
+
+std::string ItemContext(std::string_view key, size_t index) {
+    return std::string(key) + "[" + std::to_string(index) + "] ";
+}
+
+void ParseInvoiceIssued(FieldReader& r, Event* ev) {
+    ev->invoice = r.Name("invoice", true).value_or("");
+    ev->customer = r.Name("customer", true).value_or("");
+    std::optional<Currency> cur = r.CurrencyField("currency", true);
+    if (!r.ok()) {
+        return;
+    }
+    ev->currency = *cur;
+    ev->amount = r.Money("amount", true, *cur).value_or(0);
+    ev->has_amount = true;
+    bool has_due = r.Find("due").has_value();
+    bool has_installments = r.Find("installments").has_value();
+    if (!r.ok()) {
+        return;
+    }
+    if (has_due && has_installments) {
+        r.Fail("invalid_field", "give either field \"due\" or field \"installments\", not both");
+        return;
+    }
+    if (!has_due && !has_installments) {
+        r.Fail("missing_field", "field \"due\" or field \"installments\" is required");
+        return;
+    }
+    if (has_due) {
+        ev->due = r.DateField("due", true);
+        return;
+    }
+    std::optional<simdjson::dom::array> list = r.List("installments", true);
+    if (!list) {
+        return;
+    }
+    __int128 sum = 0;
+    size_t i = 0;
+    for (simdjson::dom::element item : *list) {
+        std::optional<simdjson::dom::object> obj = ListObject(r, "installments", i, item);
+        if (!obj) {
+            return;
+        }
+        FieldReader ir(*obj, ItemContext("installments", i));
+        InstallmentSpec spec;
+        std::optional<Date> due = ir.DateField("due", true);
+        std::optional<int64_t> amount = ir.Money("amount", true, *cur);
+        if (!ir.ok()) {
+            Status s = ir.TakeStatus();
+            r.Fail(s.code(), s.message());
+            return;
+        }
+        spec.due = *due;
+        spec.amount = *amount;
+        sum += spec.amount;
+        ev->installments.push_back(spec);
+        ++i;
+    }
+    if (sum != ev->amount) {
+        r.Fail("invalid_amount", "installments add up to " +
+                                     FormatAmount(static_cast<int64_t>(sum), *cur) +
+                                     ", field \"amount\" is " + FormatAmount(ev->amount, *cur));
+    }
+}
+
+void ParsePaymentReceived(FieldReader& r, Event* ev) {
+    ev->payment = r.Name("payment", true).value_or("");
+    ev->customer = r.Name("customer", true).value_or("");
+    std::optional<Currency> cur = r.CurrencyField("currency", true);
+    if (!r.ok()) {
+        return;
+    }
+    ev->currency = *cur;
+    ev->amount = r.Money("amount", true, *cur).value_or(0);
+    ev->has_amount = true;
+    std::optional<simdjson::dom::array> list = r.List("allocations", false);
+    if (!list) {
+        return;
+    }
+    __int128 sum = 0;
+    size_t i = 0;
+    for (simdjson::dom::element item : *list) {
+        std::optional<simdjson::dom::object> obj = ListObject(r, "allocations", i, item);
+        if (!obj) {
+            return;
+        }
+        FieldReader ar(*obj, ItemContext("allocations", i));
+        AllocationSpec spec;
+        std::optional<std::string> invoice = ar.Name("invoice", true);
+        std::optional<int64_t> amount = ar.Money("amount", true, *cur);
+        if (!ar.ok()) {
+            Status s = ar.TakeStatus();
+            r.Fail(s.code(), s.message());
+            return;
+        }
+        spec.invoice = *invoice;
+        spec.amount = *amount;
+        sum += spec.amount;
+        ev->allocations.push_back(std::move(spec));
+        ++i;
+    }
+    if (sum > ev->amount) {
+        r.Fail("invalid_amount", "allocations add up to " +
+                                     FormatAmount(static_cast<int64_t>(sum), *cur) +
+                                     ", more than the payment's " + FormatAmount(ev->amount, *cur));
+    }
+}
+
+// Fields of events that carry customer, currency and amount (credit notes, credit applied).
+void ParseCustomerMoney(FieldReader& r, Event* ev) {
+    ev->customer = r.Name("customer", true).value_or("");
+    std::optional<Currency> cur = r.CurrencyField("currency", true);
+    if (!r.ok()) {
+        return;
+    }
+    ev->currency = *cur;
+    ev->amount = r.Money("amount", true, *cur).value_or(0);
+    ev->has_amount = true;
+}
+
+void ParseCustomerUpserted(FieldReader& r, Event* ev) {
+    ev->customer = r.Name("customer", true).value_or("");
+    CustomerAttributes& a = ev->attributes;
+    a.name = r.Text("name", false);
+    a.kind = r.Text("kind", false);
+    a.risk = r.Choice("risk", false, kRisks);
+    a.country = r.Text("country", false);
+    a.owner = r.Text("owner", false);
+    std::optional<Currency> cur = r.CurrencyField("currency", false);
+    if (cur) {
+        a.currency = std::string(cur->code());
+    }
+    if (std::optional<simdjson::dom::element> e = r.Find("terms_days"); e && r.ok()) {
+        int64_t days = 0;
+        if (e->get_int64().get(days) != simdjson::SUCCESS || days < 0 || days > 3660) {
+            r.Fail("invalid_field", "field \"terms_days\" must be a whole number of days, 0-3660");
+        } else {
+            a.terms_days = days;
+        }
+    }
+    std::optional<std::string> limit = r.MoneyText("credit_limit", false);
+    if (limit && r.ok()) {
+        // Without a currency the limit is checked against the widest exponent in the table.
+        Currency check = cur.value_or(Currency::FromCode("CLF").value());
+        Result<int64_t> parsed = ParseAmount(*limit, check);
+        if (!parsed.ok()) {
+            r.Fail("invalid_amount", "field \"credit_limit\": " + parsed.status().message());
+        } else {
+            a.credit_limit = *limit;
+        }
+    }
+}
+
+void ParseTypeFields(FieldReader& r, Event* ev) {
+    switch (ev->type) {
+        case EventType::kCustomerUpserted:
+            ParseCustomerUpserted(r, ev);
+            break;
+        case EventType::kInvoiceIssued:
+            ParseInvoiceIssued(r, ev);
+            break;
+        case EventType::kCreditNoteIssued:
+            ev->credit_note = r.Name("credit_note", true).value_or("");
+            ParseCustomerMoney(r, ev);
+            ev->invoice = r.Name("invoice", false).value_or("");
+            break;
+        case EventType::kPaymentReceived:
+            ParsePaymentReceived(r, ev);
+            break;
+        case EventType::kCreditApplied:
+            ev->invoice = r.Name("invoice", true).value_or("");
+            ParseCustomerMoney(r, ev);
+            break;
+        case EventType::kPaymentReversed:
+            ev->payment = r.Name("payment", true).value_or("");
+            ev->customer = r.Name("customer", false).value_or("");
+            break;
+        case EventType::kInvoiceWrittenOff: {
+            ev->invoice = r.Name("invoice", true).value_or("");
+            ev->customer = r.Name("customer", false).value_or("");
+            // The exponent is the invoice's, known only with the state: the grammar is checked
+            // here against the widest exponent and the ledger parses the text again.
+            std::optional<std::string> text = r.MoneyText("amount", false);
+            if (text && r.ok()) {
+                Result<int64_t> parsed = ParseAmount(*text, Currency::FromCode("CLF").value());
+                if (!parsed.ok()) {
+                    r.Fail("invalid_amount", "field \"amount\": " + parsed.status().message());
+                } else {
+                    ev->has_amount = true;
+                    ev->amount_text = *text;
+                }
+            }
+            break;
+        }
+        case EventType::kDisputeOpened:
+            ev->invoice = r.Name("invoice", true).value_or("");
+            ev->customer = r.Name("customer", false).value_or("");
+            r.Text("reason", false);
+            break;
+        case EventType::kDisputeResolved:
+            ev->invoice = r.Name("invoice", true).value_or("");
+            ev->customer = r.Name("customer", false).value_or("");
+            r.Text("outcome", false);
+            break;
+        case EventType::kPromiseMade: {
+            ev->promise = r.Name("promise", true).value_or("");
+            ParseCustomerMoney(r, ev);
+            ev->due = r.DateField("due", true);
+            if (r.ok() && *ev->due < ev->date) {
+                r.Fail("invalid_date", "field \"due\" " + ev->due->ToString() +
+                                           " is before the promise's date " + ev->date.ToString());
+            }
+            std::optional<simdjson::dom::array> list = r.List("invoices", false);
+            if (list) {
+                size_t i = 0;
+                for (simdjson::dom::element item : *list) {
+                    std::string_view s;
+                    if (item.get_string().get(s) != simdjson::SUCCESS || s.empty() ||
+                        CodePoints(s) > kMaxIdLength) {
+                        r.Fail("invalid_field", "field \"invoices\"[" + std::to_string(i) +
+                                                    "] must be an invoice number string");
+                        break;
+                    }
+                    ev->promise_invoices.emplace_back(s);
+                    ++i;
+                }
+            }
+            break;
+        }
+        case EventType::kPromiseCancelled:
+            ev->promise = r.Name("promise", true).value_or("");
+            ev->customer = r.Name("customer", false).value_or("");
+            break;
+        case EventType::kContactLogged:
+            ev->customer = r.Name("customer", true).value_or("");
+            ev->channel = r.Choice("channel", true, kChannels).value_or("");
+            ev->direction = r.Choice("direction", true, kDirections).value_or("");
+            r.Text("outcome", false);
+            r.Text("agent", false);
+            r.Text("note", false);
+            break;
+        case EventType::kClockAdvanced:
+            break;
+        case EventType::kFxRate: {
+            std::optional<Currency> cur = r.CurrencyField("currency", true);
+            std::optional<Currency> base = r.CurrencyField("base", true);
+            std::optional<std::string> rate = r.Text("rate", true);
+            if (!r.ok()) {
+                break;
+            }
+            ev->currency = *cur;
+            ev->base = *base;
+            if (*cur == *base) {
+                r.Fail("invalid_field", "fields \"currency\" and \"base\" must differ");
+                break;
+            }
+            Result<Decimal> parsed = ParseDecimal(*rate);
+            if (!parsed.ok()) {
+                r.Fail("invalid_field", "field \"rate\": " + parsed.status().message());
+            } else {
+                ev->rate = *parsed;
+            }
+            break;
+        }
+    }
+}
+
+simdjson::dom::parser& ThreadParser() {
+    thread_local simdjson::dom::parser parser = [] {
+        simdjson::dom::parser p;
+        // On failure the parser allocates on first use instead, with the default depth.
+        simdjson::error_code err = p.allocate(70 * 1024, kMaxDepth);
+        static_cast<void>(err);
+        return p;
+    }();
+    return parser;
+}
+
+}  // namespace
+
+std::string_view EventTypeName(EventType type) { return kTypeNames[static_cast<size_t>(type)]; }
+
+std::optional<EventType> EventTypeFromName(std::string_view name) {
+    for (size_t i = 0; i < kTypeNames.size(); ++i) {
+        if (kTypeNames[i] == name) {
+            return static_cast<EventType>(i);
+        }
+    }
+    return std::nullopt;
+}
+
+uint64_t StableHash(std::string_view bytes) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : bytes) {
+        h ^= c;
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+ParsedLine ParseEvent(std::string_view line) {
+    ParsedLine out;
+    simdjson::dom::element doc;
+    simdjson::error_code err = ThreadParser().parse(line.data(), line.size()).get(doc);
+    if (err != simdjson::SUCCESS) {
+        out.status = Status::Error("invalid_json", std::string("the line is not valid JSON: ") +
+                                                       simdjson::error_message(err));
+        return out;
+    }
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+        out.status = Status::Error("invalid_json", "the line is JSON but not an object");
+        return out;
+    }
+    std::string dup;
+    if (HasDuplicateKeys(doc, &dup)) {
+        out.status = Status::Error("invalid_json", "key " + Quoted(dup) + " appears twice");
+        return out;
+    }
+
+    FieldReader r(obj, "");
+    Event& ev = out.event;
+    std::optional<std::string> id = r.Name("id", true);
+    if (!r.ok()) {
+        out.status = r.TakeStatus();
+        return out;
+    }
+    ev.id = *id;
+    out.id = *id;
+    std::optional<std::string> type = r.Text("type", true);
+    if (!r.ok()) {
+        out.status = r.TakeStatus();
+        return out;
+    }
+    std::optional<EventType> t = EventTypeFromName(*type);
+    if (!t) {
+        out.status = Status::Error("unknown_type", "event " + Quoted(ev.id) + ": type " +
+                                                       Quoted(*type) + " is not a protocol type");
+        return out;
+    }
+    ev.type = *t;
+    std::optional<Date> date = r.DateField("date", true);
+    ev.source = r.Name("source", false).value_or("default");
+    if (r.ok()) {
+        ev.date = *date;
+        ParseTypeFields(r, &ev);
+    }
+    if (!r.ok()) {
+        Status s = r.TakeStatus();
+        out.status = Status::Error(s.code(), "event " + Quoted(ev.id) + " (" + *type +
+                                                 "): " + s.message());
+        return out;
+    }
+
+    WriteCanonicalEvent(obj, &ev.canonical);
+    ev.content_hash = StableHash(ev.canonical);
+    return out;
+}
+
+}  // namespace rms

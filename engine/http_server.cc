@@ -1,0 +1,136 @@
+#include "engine/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+namespace rms {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+
+// One HTTP/1.1 connection: reads requests and answers them in turn, keeping the connection
+// open while the client asks to.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(tcp::socket socket, const QueryApi* api) : stream_(std::move(socket)), api_(api) {}
+
+    void Start() { Read(); }
+
+private:
+    void Read() {
+        request_ = {};
+        parser_.emplace();
+        parser_->body_limit(64 * 1024);
+        stream_.expires_after(kRequestTimeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code ec, size_t) {
+                             self->OnRead(ec);
+                         });
+    }
+
+    void OnRead(beast::error_code ec) {
+        if (ec) {
+            Close();
+            return;
+        }
+        request_ = parser_->release();
+        ApiResponse out;
+        if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
+            out = ApiError(405, "method_not_allowed", "only GET is served here");
+        } else {
+            std::string_view target(request_.target().data(), request_.target().size());
+            out = api_->Get(target);
+        }
+        response_ = {};
+        response_.version(request_.version());
+        response_.result(static_cast<http::status>(out.status));
+        response_.set(http::field::content_type, out.content_type);
+        response_.set(http::field::cache_control, "no-store");
+        if (out.status == 405) {
+            response_.set(http::field::allow, "GET, HEAD");
+        }
+        response_.keep_alive(request_.keep_alive());
+        response_.body() = std::move(out.body);
+        response_.prepare_payload();
+        http::async_write(stream_, response_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec || !self->response_.keep_alive()) {
+                                  self->Close();
+                                  return;
+                              }
+                              self->Read();
+                          });
+    }
+
+    void Close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.socket().close(ignored);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    const QueryApi* api_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::request<http::string_body> request_;
+    http::response<http::string_body> response_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& io, const QueryApi* api)
+    : io_(io), acceptor_(io), api_(api) {}
+
+Status HttpServer::Listen(const std::string& host, uint16_t port) {
+    boost::system::error_code ec;
+    asio::ip::address address = asio::ip::make_address(host, ec);
+    if (ec) {
+        return Status::Error("invalid_field", "http address \"" + host + "\" is not an IP address");
+    }
+    tcp::endpoint endpoint(address, port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) {
+        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+        acceptor_.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        return Status::Error("unavailable", "cannot listen on " + host + ":" +
+                                                std::to_string(port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    return Status::Ok();
+}
+
+void HttpServer::Accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) {
+            if (ec != asio::error::operation_aborted) {
+                spdlog::warn("http: accept failed: {}", ec.message());
+                Accept();
+            }
+            return;
+        }
+        std::make_shared<HttpSession>(std::move(socket), api_)->Start();
+        Accept();
+    });
+}
+
+void HttpServer::Stop() {
+    asio::post(io_, [this] {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+    });
+}
+
+}  // namespace rms

@@ -1,0 +1,61 @@
+// TCP ingest: newline-delimited JSON events in, one answer line per non-blank line out, in
+// order (protocol v1). Lines are cut from 64 KiB reads, parsed on the network thread and handed
+// to the engine a read at a time; answers go out in one write per batch.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "engine/asio.h"
+#include "engine/engine.h"
+#include "metrics/engine_metrics.h"
+
+namespace rms {
+
+struct IngestLimits {
+    size_t max_line_bytes = 65536;
+    size_t max_unanswered = 1000;
+    size_t max_connections = 512;
+    int idle_timeout_seconds = 60;
+};
+
+class IngestConnection;
+
+class IngestServer {
+public:
+    IngestServer(boost::asio::io_context& io, Engine* engine, metrics::EngineMetrics* metrics,
+                 IngestLimits limits);
+    ~IngestServer();
+
+    // Binds and starts accepting; `host` is an IPv4 or IPv6 literal, port 0 picks a free one.
+    Status Listen(const std::string& host, uint16_t port);
+    uint16_t port() const { return port_; }
+
+    // Stops accepting and reading; connections close once their answers are written.
+    void Drain();
+    // Connections still open.
+    size_t connections() const;
+
+private:
+    friend class IngestConnection;
+    void Accept();
+    void Forget(uint64_t id);
+
+    boost::asio::io_context& io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    Engine* engine_;
+    metrics::EngineMetrics* metrics_;
+    IngestLimits limits_;
+    uint16_t port_ = 0;
+    bool draining_ = false;
+
+    mutable std::mutex mu_;
+    uint64_t next_id_ = 1;
+    std::unordered_map<uint64_t, std::weak_ptr<IngestConnection>> connections_;
+};
+
+}  // namespace rms

@@ -1,0 +1,971 @@
+#include "engine/ledger.h"
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+
+namespace rms {
+
+namespace {
+
+std::string Q(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// Erases a map entry that has dropped to zero so the maps hold only what is open.
+void AddToDay(std::map<int32_t, int64_t>* m, int32_t day, int64_t delta) {
+    auto [it, inserted] = m->try_emplace(day, 0);
+    it->second += delta;
+    if (it->second == 0) {
+        m->erase(it);
+    }
+}
+
+}  // namespace
+
+int64_t InvoiceRec::open() const {
+    int64_t sum = 0;
+    for (const InstallmentRec& i : installments) {
+        sum += i.open;
+    }
+    return sum;
+}
+
+std::string_view InvoiceRec::status() const {
+    if (open() > 0) {
+        return "open";
+    }
+    return closed_by_write_off ? "written_off" : "paid";
+}
+
+const InstallmentRec* InvoiceRec::OldestOpen() const {
+    for (const InstallmentRec& i : installments) {
+        if (i.open > 0) {
+            return &i;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view PromiseStatusName(PromiseStatus s) {
+    switch (s) {
+        case PromiseStatus::kOpen:
+            return "open";
+        case PromiseStatus::kKept:
+            return "kept";
+        case PromiseStatus::kBroken:
+            return "broken";
+        case PromiseStatus::kCancelled:
+            return "cancelled";
+    }
+    return "open";
+}
+
+bool DirtySet::empty() const {
+    return customers.empty() && invoices.empty() && payments.empty() && credit_notes.empty() &&
+           promises.empty() && closed_days.empty() && !meta;
+}
+
+Ledger::Ledger(LedgerOptions options) : options_(options) {}
+
+DirtySet Ledger::TakeDirty() {
+    DirtySet out = std::move(dirty_);
+    dirty_ = DirtySet();
+    return out;
+}
+
+int32_t Ledger::DaysPastDue(Date due) const {
+    return business_date_ ? *business_date_ - due : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+Status Ledger::CheckDate(const Event& e) const {
+    if (business_date_ && e.date - *business_date_ > options_.max_future_days) {
+        return Status::Error("invalid_date",
+                             "event \"" + e.id + "\": date " + e.date.ToString() + " is more than " +
+                                 std::to_string(options_.max_future_days) +
+                                 " days after the business date " + business_date_->ToString());
+    }
+    return Status::Ok();
+}
+
+void Ledger::AdvanceTo(Date date) {
+    if (!business_date_) {
+        business_date_ = date;
+        dirty_.meta = true;
+        return;
+    }
+    while (*business_date_ < date) {
+        CloseDay();
+        RollOneDay();
+    }
+    dirty_.meta = true;
+}
+
+void Ledger::CloseDay() {
+    ClosedDay day;
+    day.date = *business_date_;
+    for (const auto& [currency, book] : books_) {
+        day.currencies.emplace(currency, FiguresOf(currency, book));
+    }
+    history_[day.date] = std::move(day);
+    dirty_.closed_days.push_back(*business_date_);
+}
+
+void Ledger::RollOneDay() {
+    int32_t today = business_date_->days();
+    for (auto& [currency, book] : books_) {
+        for (size_t i = 0; i < kBucketEdges.size(); ++i) {
+            auto it = book.open_by_due.find(today - kBucketEdges[i]);
+            if (it != book.open_by_due.end()) {
+                book.aging[i] -= it->second;
+                book.aging[i + 1] += it->second;
+            }
+        }
+        auto leaving = book.sales_by_day.find(today - (kWindowDays - 1));
+        if (leaving != book.sales_by_day.end()) {
+            book.sales_window -= leaving->second;
+        }
+    }
+    business_date_ = business_date_->AddDays(1);
+    while (!promise_deadlines_.empty() && promise_deadlines_.begin()->first < *business_date_) {
+        uint32_t p = promise_deadlines_.begin()->second;
+        promise_deadlines_.erase(promise_deadlines_.begin());
+        if (promises_[p].status == PromiseStatus::kOpen) {
+            promises_[p].status = PromiseStatus::kBroken;
+            promises_[p].status_date = *business_date_;
+            dirty_.promises.insert(p);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply
+
+Status Ledger::Apply(const Event& e, uint64_t seq) {
+    static constexpr std::array<Handler, kEventTypeCount> kHandlers = {
+        &Ledger::ApplyCustomerUpserted, &Ledger::ApplyInvoiceIssued,
+        &Ledger::ApplyCreditNoteIssued, &Ledger::ApplyPaymentReceived,
+        &Ledger::ApplyCreditApplied,    &Ledger::ApplyPaymentReversed,
+        &Ledger::ApplyInvoiceWrittenOff, &Ledger::ApplyDisputeOpened,
+        &Ledger::ApplyDisputeResolved,  &Ledger::ApplyPromiseMade,
+        &Ledger::ApplyPromiseCancelled, &Ledger::ApplyContactLogged,
+        &Ledger::ApplyNothing,          &Ledger::ApplyFxRate,
+    };
+    Status date = CheckDate(e);
+    if (!date.ok()) {
+        return date;
+    }
+    Handler handler = kHandlers[static_cast<size_t>(e.type)];
+    // Every check runs before the date moves, so that a rejected event leaves no trace; the
+    // handler then runs again for real on the advanced state.
+    checking_ = true;
+    Status check = (this->*handler)(e, seq);
+    checking_ = false;
+    if (!check.ok()) {
+        return check;
+    }
+    if (!business_date_ || e.date > *business_date_) {
+        AdvanceTo(e.date);
+    }
+    return (this->*handler)(e, seq);
+}
+
+Result<uint32_t> Ledger::KnownCustomer(std::string_view id) const {
+    auto it = customer_index_.find(std::string(id));
+    if (it == customer_index_.end()) {
+        return Status::Error("unknown_customer",
+                             "customer " + Q(id) + " was never upserted");
+    }
+    return it->second;
+}
+
+Result<uint32_t> Ledger::KnownInvoice(const Event& e) const {
+    auto it = invoice_index_.find(e.invoice);
+    if (it == invoice_index_.end()) {
+        return Status::Error("unknown_invoice", "invoice " + Q(e.invoice) + " does not exist");
+    }
+    return it->second;
+}
+
+Status Ledger::CheckCustomerMatch(const Event& e, uint32_t customer) const {
+    if (e.customer.empty() || e.customer == customers_[customer].id) {
+        return Status::Ok();
+    }
+    if (customer_index_.count(e.customer) == 0) {
+        return Status::Error("unknown_customer", "customer " + Q(e.customer) +
+                                                     " was never upserted");
+    }
+    return Status::Error("customer_mismatch", "field \"customer\" is " + Q(e.customer) +
+                                                  " but the item belongs to " +
+                                                  Q(customers_[customer].id));
+}
+
+CurrencyBook& Ledger::Book(Currency c) {
+    auto [it, inserted] = books_.try_emplace(c);
+    if (inserted) {
+        dirty_.meta = true;
+    }
+    return it->second;
+}
+
+void Ledger::AddOpen(uint32_t invoice, uint32_t installment, int64_t delta) {
+    InvoiceRec& inv = invoices_[invoice];
+    InstallmentRec& inst = inv.installments[installment];
+    inst.open += delta;
+    CurrencyBook& book = Book(inv.currency);
+    AddToDay(&book.open_by_due, inst.due.days(), delta);
+    book.aging[BucketOf(DaysPastDue(inst.due))] += delta;
+    if (inv.disputed) {
+        book.disputed += delta;
+    }
+    dirty_.invoices.insert(invoice);
+}
+
+int64_t Ledger::TakeFromInvoice(uint32_t invoice, int64_t amount, std::vector<Application>* out) {
+    int64_t left = amount;
+    InvoiceRec& inv = invoices_[invoice];
+    for (uint32_t i = 0; i < inv.installments.size() && left > 0; ++i) {
+        int64_t take = std::min(left, inv.installments[i].open);
+        if (take <= 0) {
+            continue;
+        }
+        AddOpen(invoice, i, -take);
+        left -= take;
+        if (out != nullptr) {
+            out->push_back({invoice, i, take});
+        }
+    }
+    if (inv.open() == 0) {
+        inv.closed_by_write_off = false;
+    }
+    return amount - left;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> Ledger::OpenItemsOldestFirst(uint32_t customer,
+                                                                        Currency currency) const {
+    std::vector<std::pair<uint32_t, uint32_t>> items;
+    for (uint32_t idx : customers_[customer].invoices) {
+        const InvoiceRec& inv = invoices_[idx];
+        if (inv.currency != currency || inv.disputed) {
+            continue;
+        }
+        for (uint32_t i = 0; i < inv.installments.size(); ++i) {
+            if (inv.installments[i].open > 0) {
+                items.emplace_back(idx, i);
+            }
+        }
+    }
+    std::sort(items.begin(), items.end(), [this](const auto& a, const auto& b) {
+        const InvoiceRec& x = invoices_[a.first];
+        const InvoiceRec& y = invoices_[b.first];
+        return std::make_tuple(x.installments[a.second].due, x.issued, x.seq, a.second) <
+               std::make_tuple(y.installments[b.second].due, y.issued, y.seq, b.second);
+    });
+    return items;
+}
+
+void Ledger::AddSales(Currency c, Date day, int64_t amount) {
+    CurrencyBook& book = Book(c);
+    AddToDay(&book.sales_by_day, day.days(), amount);
+    if (*business_date_ - day < kWindowDays) {
+        book.sales_window += amount;
+    }
+}
+
+void Ledger::AddUnapplied(CreditRec* credit, uint32_t customer, int64_t delta) {
+    static_cast<void>(customer);
+    credit->unapplied += delta;
+    Book(credit->currency).unapplied += delta;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers. Each checks everything first and returns early while checking_ is set.
+
+Status Ledger::ApplyCustomerUpserted(const Event& e, uint64_t /*seq*/) {
+    if (checking_) {
+        return Status::Ok();
+    }
+    auto [it, inserted] = customer_index_.try_emplace(e.customer, customers_.size());
+    if (inserted) {
+        CustomerRec rec;
+        rec.id = e.customer;
+        rec.created = e.date;
+        customers_.push_back(std::move(rec));
+    }
+    CustomerAttributes& a = customers_[it->second].attributes;
+    const CustomerAttributes& in = e.attributes;
+    for (auto [dst, src] : {std::pair{&a.name, &in.name}, std::pair{&a.kind, &in.kind},
+                            std::pair{&a.risk, &in.risk}, std::pair{&a.credit_limit, &in.credit_limit},
+                            std::pair{&a.currency, &in.currency}, std::pair{&a.country, &in.country},
+                            std::pair{&a.owner, &in.owner}}) {
+        if (src->has_value()) {
+            *dst = *src;
+        }
+    }
+    if (in.terms_days) {
+        a.terms_days = in.terms_days;
+    }
+    dirty_.customers.insert(it->second);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyInvoiceIssued(const Event& e, uint64_t seq) {
+    Result<uint32_t> customer = KnownCustomer(e.customer);
+    if (!customer.ok()) {
+        return customer.status();
+    }
+    if (invoice_index_.count(e.invoice) != 0) {
+        return Status::Error("already_exists", "invoice " + Q(e.invoice) + " already exists");
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    InvoiceRec rec;
+    rec.id = e.invoice;
+    rec.customer = *customer;
+    rec.currency = e.currency;
+    rec.issued = e.date;
+    rec.seq = seq;
+    rec.amount = e.amount;
+    if (e.due) {
+        rec.installments.push_back({*e.due, e.amount, 0});
+    } else {
+        for (const InstallmentSpec& s : e.installments) {
+            rec.installments.push_back({s.due, s.amount, 0});
+        }
+        std::stable_sort(rec.installments.begin(), rec.installments.end(),
+                         [](const InstallmentRec& a, const InstallmentRec& b) {
+                             return a.due < b.due;
+                         });
+    }
+    uint32_t idx = static_cast<uint32_t>(invoices_.size());
+    invoices_.push_back(std::move(rec));
+    invoice_index_.emplace(e.invoice, idx);
+    customers_[*customer].invoices.push_back(idx);
+    for (uint32_t i = 0; i < invoices_[idx].installments.size(); ++i) {
+        AddOpen(idx, i, invoices_[idx].installments[i].amount);
+    }
+    AddSales(e.currency, e.date, e.amount);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyCreditNoteIssued(const Event& e, uint64_t seq) {
+    Result<uint32_t> customer = KnownCustomer(e.customer);
+    if (!customer.ok()) {
+        return customer.status();
+    }
+    std::optional<uint32_t> invoice;
+    if (!e.invoice.empty()) {
+        Result<uint32_t> inv = KnownInvoice(e);
+        if (!inv.ok()) {
+            return inv.status();
+        }
+        invoice = *inv;
+    }
+    if (credit_note_index_.count(e.credit_note) != 0) {
+        return Status::Error("already_exists",
+                             "credit note " + Q(e.credit_note) + " already exists");
+    }
+    if (invoice) {
+        const InvoiceRec& inv = invoices_[*invoice];
+        if (inv.customer != *customer) {
+            return Status::Error("customer_mismatch", "invoice " + Q(inv.id) +
+                                                          " belongs to " +
+                                                          Q(customers_[inv.customer].id));
+        }
+        if (inv.currency != e.currency) {
+            return Status::Error("currency_mismatch",
+                                 "credit note in " + std::string(e.currency.code()) +
+                                     " for invoice " + Q(inv.id) + " in " +
+                                     std::string(inv.currency.code()));
+        }
+        if (e.amount > inv.open()) {
+            return Status::Error("invalid_amount",
+                                 "credit note of " + FormatAmount(e.amount, e.currency) +
+                                     " is more than the " + FormatAmount(inv.open(), e.currency) +
+                                     " open on invoice " + Q(inv.id));
+        }
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    CreditRec rec;
+    rec.id = e.credit_note;
+    rec.customer = *customer;
+    rec.currency = e.currency;
+    rec.date = e.date;
+    rec.seq = seq;
+    rec.amount = e.amount;
+    uint32_t idx = static_cast<uint32_t>(credit_notes_.size());
+    credit_notes_.push_back(std::move(rec));
+    credit_note_index_.emplace(e.credit_note, idx);
+    customers_[*customer].credit_notes.push_back(idx);
+    CreditRec& cn = credit_notes_[idx];
+    Book(e.currency);
+    if (invoice) {
+        TakeFromInvoice(*invoice, e.amount, &cn.applied);
+    } else {
+        AddUnapplied(&cn, *customer, e.amount);
+    }
+    dirty_.credit_notes.insert(idx);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
+    Result<uint32_t> customer = KnownCustomer(e.customer);
+    if (!customer.ok()) {
+        return customer.status();
+    }
+    if (payment_index_.count(e.payment) != 0) {
+        return Status::Error("already_exists", "payment " + Q(e.payment) + " already exists");
+    }
+    std::vector<uint32_t> targets;
+    std::map<uint32_t, int64_t> planned;
+    for (const AllocationSpec& a : e.allocations) {
+        auto it = invoice_index_.find(a.invoice);
+        if (it == invoice_index_.end()) {
+            return Status::Error("unknown_invoice",
+                                 "allocation to invoice " + Q(a.invoice) + ", which does not exist");
+        }
+        const InvoiceRec& inv = invoices_[it->second];
+        if (inv.customer != *customer) {
+            return Status::Error("customer_mismatch", "allocation to invoice " + Q(inv.id) +
+                                                          " of customer " +
+                                                          Q(customers_[inv.customer].id));
+        }
+        if (inv.currency != e.currency) {
+            return Status::Error("currency_mismatch",
+                                 "payment in " + std::string(e.currency.code()) +
+                                     " allocated to invoice " + Q(inv.id) + " in " +
+                                     std::string(inv.currency.code()));
+        }
+        int64_t& total = planned[it->second];
+        total += a.amount;
+        if (total > inv.open()) {
+            return Status::Error("invalid_amount",
+                                 "allocation of " + FormatAmount(total, e.currency) +
+                                     " to invoice " + Q(inv.id) + " is more than its open " +
+                                     FormatAmount(inv.open(), e.currency));
+        }
+        targets.push_back(it->second);
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    CreditRec rec;
+    rec.id = e.payment;
+    rec.customer = *customer;
+    rec.currency = e.currency;
+    rec.date = e.date;
+    rec.seq = seq;
+    rec.amount = e.amount;
+    uint32_t idx = static_cast<uint32_t>(payments_.size());
+    payments_.push_back(std::move(rec));
+    payment_index_.emplace(e.payment, idx);
+    customers_[*customer].payments.push_back(idx);
+    CreditRec& pay = payments_[idx];
+    Book(e.currency);
+
+    int64_t left = e.amount;
+    for (size_t i = 0; i < targets.size(); ++i) {
+        left -= TakeFromInvoice(targets[i], e.allocations[i].amount, &pay.applied);
+    }
+    for (const auto& [invoice, installment] : OpenItemsOldestFirst(*customer, e.currency)) {
+        if (left == 0) {
+            break;
+        }
+        InvoiceRec& inv = invoices_[invoice];
+        int64_t take = std::min(left, inv.installments[installment].open);
+        AddOpen(invoice, installment, -take);
+        pay.applied.push_back({invoice, installment, take});
+        if (inv.open() == 0) {
+            inv.closed_by_write_off = false;
+        }
+        left -= take;
+    }
+    if (left > 0) {
+        AddUnapplied(&pay, *customer, left);
+    }
+    CountPayment(pay, +1);
+    dirty_.payments.insert(idx);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyCreditApplied(const Event& e, uint64_t /*seq*/) {
+    Result<uint32_t> customer = KnownCustomer(e.customer);
+    if (!customer.ok()) {
+        return customer.status();
+    }
+    Result<uint32_t> invoice = KnownInvoice(e);
+    if (!invoice.ok()) {
+        return invoice.status();
+    }
+    const InvoiceRec& inv = invoices_[*invoice];
+    if (inv.customer != *customer) {
+        return Status::Error("customer_mismatch", "invoice " + Q(inv.id) + " belongs to " +
+                                                      Q(customers_[inv.customer].id));
+    }
+    if (inv.currency != e.currency) {
+        return Status::Error("currency_mismatch", "credit in " + std::string(e.currency.code()) +
+                                                      " applied to invoice " + Q(inv.id) +
+                                                      " in " + std::string(inv.currency.code()));
+    }
+    // The customer's credit lots in this currency, oldest first.
+    std::vector<CreditRec*> lots;
+    int64_t available = 0;
+    const CustomerRec& c = customers_[*customer];
+    for (uint32_t p : c.payments) {
+        if (payments_[p].currency == e.currency && payments_[p].unapplied > 0) {
+            lots.push_back(&payments_[p]);
+        }
+    }
+    for (uint32_t n : c.credit_notes) {
+        if (credit_notes_[n].currency == e.currency && credit_notes_[n].unapplied > 0) {
+            lots.push_back(&credit_notes_[n]);
+        }
+    }
+    for (CreditRec* lot : lots) {
+        available += lot->unapplied;
+    }
+    if (e.amount > available) {
+        return Status::Error("invalid_amount", "credit of " + FormatAmount(e.amount, e.currency) +
+                                                   " is more than the customer's unapplied " +
+                                                   FormatAmount(available, e.currency));
+    }
+    if (e.amount > inv.open()) {
+        return Status::Error("invalid_amount", "credit of " + FormatAmount(e.amount, e.currency) +
+                                                   " is more than the " +
+                                                   FormatAmount(inv.open(), e.currency) +
+                                                   " open on invoice " + Q(inv.id));
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    std::stable_sort(lots.begin(), lots.end(), [](const CreditRec* a, const CreditRec* b) {
+        return std::tie(a->date, a->seq) < std::tie(b->date, b->seq);
+    });
+    int64_t left = e.amount;
+    for (CreditRec* lot : lots) {
+        if (left == 0) {
+            break;
+        }
+        int64_t take = std::min(left, lot->unapplied);
+        TakeFromInvoice(*invoice, take, &lot->from_credit);
+        AddUnapplied(lot, *customer, -take);
+        left -= take;
+        bool is_payment = lot >= payments_.data() && lot < payments_.data() + payments_.size();
+        if (is_payment) {
+            dirty_.payments.insert(static_cast<uint32_t>(lot - payments_.data()));
+        } else {
+            dirty_.credit_notes.insert(static_cast<uint32_t>(lot - credit_notes_.data()));
+        }
+    }
+    return Status::Ok();
+}
+
+Status Ledger::ApplyPaymentReversed(const Event& e, uint64_t /*seq*/) {
+    auto it = payment_index_.find(e.payment);
+    if (it == payment_index_.end()) {
+        return Status::Error("unknown_payment", "payment " + Q(e.payment) + " does not exist");
+    }
+    uint32_t idx = it->second;
+    Status match = CheckCustomerMatch(e, payments_[idx].customer);
+    if (!match.ok()) {
+        return match;
+    }
+    if (payments_[idx].reversed) {
+        return Status::Error("already_reversed",
+                             "payment " + Q(e.payment) + " was already reversed");
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    CreditRec& pay = payments_[idx];
+    for (const std::vector<Application>* apps : {&pay.applied, &pay.from_credit}) {
+        for (const Application& a : *apps) {
+            AddOpen(a.invoice, a.installment, a.amount);
+        }
+    }
+    AddUnapplied(&pay, pay.customer, -pay.unapplied);
+    pay.reversed = true;
+    CountPayment(pay, -1);
+    dirty_.payments.insert(idx);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyInvoiceWrittenOff(const Event& e, uint64_t /*seq*/) {
+    Result<uint32_t> invoice = KnownInvoice(e);
+    if (!invoice.ok()) {
+        return invoice.status();
+    }
+    Status match = CheckCustomerMatch(e, invoices_[*invoice].customer);
+    if (!match.ok()) {
+        return match;
+    }
+    const InvoiceRec& inv = invoices_[*invoice];
+    int64_t open = inv.open();
+    int64_t amount = open;
+    if (e.has_amount) {
+        Result<int64_t> parsed = ParseAmount(e.amount_text, inv.currency);
+        if (!parsed.ok()) {
+            return Status::Error("invalid_amount", "field \"amount\": " + parsed.status().message());
+        }
+        amount = *parsed;
+    }
+    if (open == 0) {
+        return Status::Error("invalid_amount", "invoice " + Q(inv.id) + " has nothing open");
+    }
+    if (amount > open) {
+        return Status::Error("invalid_amount", "write-off of " +
+                                                   FormatAmount(amount, inv.currency) +
+                                                   " is more than the " +
+                                                   FormatAmount(open, inv.currency) +
+                                                   " open on invoice " + Q(inv.id));
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    TakeFromInvoice(*invoice, amount, nullptr);
+    InvoiceRec& w = invoices_[*invoice];
+    w.written_off += amount;
+    w.closed_by_write_off = w.open() == 0;
+    Book(w.currency).written_off += amount;
+    return Status::Ok();
+}
+
+Status Ledger::ApplyDisputeOpened(const Event& e, uint64_t /*seq*/) {
+    Result<uint32_t> invoice = KnownInvoice(e);
+    if (!invoice.ok()) {
+        return invoice.status();
+    }
+    Status match = CheckCustomerMatch(e, invoices_[*invoice].customer);
+    if (!match.ok()) {
+        return match;
+    }
+    if (invoices_[*invoice].disputed) {
+        return Status::Error("invalid_state",
+                             "invoice " + Q(e.invoice) + " already has an open dispute");
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    InvoiceRec& inv = invoices_[*invoice];
+    inv.disputed = true;
+    Book(inv.currency).disputed += inv.open();
+    dirty_.invoices.insert(*invoice);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyDisputeResolved(const Event& e, uint64_t /*seq*/) {
+    Result<uint32_t> invoice = KnownInvoice(e);
+    if (!invoice.ok()) {
+        return invoice.status();
+    }
+    Status match = CheckCustomerMatch(e, invoices_[*invoice].customer);
+    if (!match.ok()) {
+        return match;
+    }
+    if (!invoices_[*invoice].disputed) {
+        return Status::Error("invalid_state", "invoice " + Q(e.invoice) + " has no open dispute");
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    InvoiceRec& inv = invoices_[*invoice];
+    inv.disputed = false;
+    Book(inv.currency).disputed -= inv.open();
+    dirty_.invoices.insert(*invoice);
+    return Status::Ok();
+}
+
+Date Ledger::PromiseDeadline(const PromiseRec& p) const {
+    return p.due.AddDays(options_.promise_grace_days);
+}
+
+bool Ledger::InPromiseWindow(const PromiseRec& p, Date payment_date) const {
+    return payment_date >= p.date && payment_date <= PromiseDeadline(p);
+}
+
+void Ledger::UpdatePromiseStatus(uint32_t idx) {
+    PromiseRec& p = promises_[idx];
+    bool reached = static_cast<__int128>(p.paid) * 100 >=
+                   static_cast<__int128>(p.amount) * options_.promise_threshold_percent;
+    PromiseStatus before = p.status;
+    if (p.status == PromiseStatus::kOpen && reached) {
+        p.status = PromiseStatus::kKept;
+    } else if (p.status == PromiseStatus::kKept && !reached) {
+        p.status = *business_date_ > PromiseDeadline(p) ? PromiseStatus::kBroken
+                                                         : PromiseStatus::kOpen;
+    } else if (p.status == PromiseStatus::kOpen && *business_date_ > PromiseDeadline(p)) {
+        p.status = PromiseStatus::kBroken;
+    }
+    if (p.status != before) {
+        p.status_date = *business_date_;
+    }
+    dirty_.promises.insert(idx);
+}
+
+void Ledger::CountPayment(const CreditRec& payment, int64_t sign) {
+    for (uint32_t idx : customers_[payment.customer].promises) {
+        PromiseRec& p = promises_[idx];
+        bool counts = p.status == PromiseStatus::kOpen || p.status == PromiseStatus::kKept;
+        if (!counts || p.currency != payment.currency || !InPromiseWindow(p, payment.date)) {
+            continue;
+        }
+        p.paid += sign * payment.amount;
+        UpdatePromiseStatus(idx);
+    }
+}
+
+Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
+    Result<uint32_t> customer = KnownCustomer(e.customer);
+    if (!customer.ok()) {
+        return customer.status();
+    }
+    for (const std::string& id : e.promise_invoices) {
+        auto it = invoice_index_.find(id);
+        if (it == invoice_index_.end()) {
+            return Status::Error("unknown_invoice", "promise names invoice " + Q(id) +
+                                                        ", which does not exist");
+        }
+        if (invoices_[it->second].customer != *customer) {
+            return Status::Error("customer_mismatch", "promise names invoice " + Q(id) +
+                                                          " of another customer");
+        }
+    }
+    if (promise_index_.count(e.promise) != 0) {
+        return Status::Error("already_exists", "promise " + Q(e.promise) + " already exists");
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    PromiseRec rec;
+    rec.id = e.promise;
+    rec.customer = *customer;
+    rec.currency = e.currency;
+    rec.date = e.date;
+    rec.due = *e.due;
+    rec.amount = e.amount;
+    rec.status_date = *business_date_;
+    rec.invoices = e.promise_invoices;
+    for (uint32_t p : customers_[*customer].payments) {
+        const CreditRec& pay = payments_[p];
+        if (!pay.reversed && pay.currency == rec.currency && InPromiseWindow(rec, pay.date)) {
+            rec.paid += pay.amount;
+        }
+    }
+    uint32_t idx = static_cast<uint32_t>(promises_.size());
+    promises_.push_back(std::move(rec));
+    promise_index_.emplace(e.promise, idx);
+    customers_[*customer].promises.push_back(idx);
+    promise_deadlines_.emplace(PromiseDeadline(promises_[idx]), idx);
+    UpdatePromiseStatus(idx);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyPromiseCancelled(const Event& e, uint64_t /*seq*/) {
+    auto it = promise_index_.find(e.promise);
+    if (it == promise_index_.end()) {
+        return Status::Error("unknown_promise", "promise " + Q(e.promise) + " does not exist");
+    }
+    PromiseRec& p = promises_[it->second];
+    Status match = CheckCustomerMatch(e, p.customer);
+    if (!match.ok()) {
+        return match;
+    }
+    // Judged at the event's own date: a promise whose deadline that date passes is broken.
+    bool breaks_first = p.status == PromiseStatus::kOpen && e.date > PromiseDeadline(p);
+    if (p.status != PromiseStatus::kOpen || breaks_first) {
+        std::string_view status = breaks_first ? "broken" : PromiseStatusName(p.status);
+        return Status::Error("invalid_state", "promise " + Q(e.promise) + " is " +
+                                                  std::string(status) + ", not open");
+    }
+    if (checking_) {
+        return Status::Ok();
+    }
+    p.status = PromiseStatus::kCancelled;
+    p.status_date = *business_date_;
+    dirty_.promises.insert(it->second);
+    return Status::Ok();
+}
+
+Status Ledger::ApplyContactLogged(const Event& e, uint64_t /*seq*/) {
+    Result<uint32_t> customer = KnownCustomer(e.customer);
+    if (!customer.ok()) {
+        return customer.status();
+    }
+    // The contact itself lives in the event log; the ledger keeps no state for it yet.
+    return Status::Ok();
+}
+
+Status Ledger::ApplyNothing(const Event& /*e*/, uint64_t /*seq*/) { return Status::Ok(); }
+
+Status Ledger::ApplyFxRate(const Event& e, uint64_t /*seq*/) {
+    if (checking_) {
+        return Status::Ok();
+    }
+    fx_[{e.currency, e.base}] = FxRate{e.rate, e.date};
+    dirty_.meta = true;
+    return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+Figures Ledger::FiguresOf(Currency c, const CurrencyBook& book) const {
+    Figures f;
+    f.aging = book.aging;
+    for (int64_t v : book.aging) {
+        f.open += v;
+    }
+    f.overdue = f.open - book.aging[0];
+    f.disputed = book.disputed;
+    f.unapplied = book.unapplied;
+    f.written_off = book.written_off;
+    f.sales_window = book.sales_window;
+    KpiInputs in;
+    in.business_date = *business_date_;
+    in.open = f.open;
+    in.current = book.aging[0];
+    in.sales_window = book.sales_window;
+    in.sales_by_day = &book.sales_by_day;
+    auto start = history_.find(business_date_->AddDays(-kWindowDays));
+    if (start != history_.end()) {
+        auto it = start->second.currencies.find(c);
+        if (it != start->second.currencies.end()) {
+            in.start = it->second.open;
+        }
+    }
+    f.kpis = ComputeKpis(in);
+    return f;
+}
+
+Figures Ledger::CurrencyFiguresNow(Currency c) const {
+    auto it = books_.find(c);
+    if (it == books_.end() || !business_date_) {
+        return Figures();
+    }
+    return FiguresOf(c, it->second);
+}
+
+std::map<Currency, Figures> Ledger::CustomerFigures(const CustomerRec& c) const {
+    std::map<Currency, Figures> out;
+    for (uint32_t idx : c.invoices) {
+        const InvoiceRec& inv = invoices_[idx];
+        Figures& f = out[inv.currency];
+        for (const InstallmentRec& i : inv.installments) {
+            f.aging[BucketOf(DaysPastDue(i.due))] += i.open;
+            f.open += i.open;
+            if (inv.disputed) {
+                f.disputed += i.open;
+            }
+        }
+        f.written_off += inv.written_off;
+    }
+    for (const auto* list : {&c.payments, &c.credit_notes}) {
+        const std::vector<CreditRec>& recs = list == &c.payments ? payments_ : credit_notes_;
+        for (uint32_t idx : *list) {
+            out[recs[idx].currency].unapplied += recs[idx].unapplied;
+        }
+    }
+    for (auto& [currency, f] : out) {
+        f.overdue = f.open - f.aging[0];
+    }
+    return out;
+}
+
+const CustomerRec* Ledger::FindCustomer(std::string_view id) const {
+    auto it = customer_index_.find(std::string(id));
+    return it == customer_index_.end() ? nullptr : &customers_[it->second];
+}
+
+const InvoiceRec* Ledger::FindInvoice(std::string_view id) const {
+    auto it = invoice_index_.find(std::string(id));
+    return it == invoice_index_.end() ? nullptr : &invoices_[it->second];
+}
+
+const PromiseRec* Ledger::FindPromise(std::string_view id) const {
+    auto it = promise_index_.find(std::string(id));
+    return it == promise_index_.end() ? nullptr : &promises_[it->second];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore
+
+void Ledger::RestoreMeta(std::optional<Date> business_date) { business_date_ = business_date; }
+
+void Ledger::RestoreCustomer(CustomerRec rec) {
+    customer_index_.emplace(rec.id, customers_.size());
+    customers_.push_back(std::move(rec));
+}
+
+void Ledger::RestoreInvoice(InvoiceRec rec) {
+    invoice_index_.emplace(rec.id, invoices_.size());
+    invoices_.push_back(std::move(rec));
+}
+
+void Ledger::RestorePayment(CreditRec rec) {
+    payment_index_.emplace(rec.id, payments_.size());
+    payments_.push_back(std::move(rec));
+}
+
+void Ledger::RestoreCreditNote(CreditRec rec) {
+    credit_note_index_.emplace(rec.id, credit_notes_.size());
+    credit_notes_.push_back(std::move(rec));
+}
+
+void Ledger::RestorePromise(PromiseRec rec) {
+    promise_index_.emplace(rec.id, promises_.size());
+    promises_.push_back(std::move(rec));
+}
+
+void Ledger::RestoreClosedDay(ClosedDay day) {
+    Date d = day.date;
+    history_[d] = std::move(day);
+}
+
+void Ledger::RestoreFxRate(Currency currency, Currency base, FxRate rate) {
+    fx_[{currency, base}] = rate;
+}
+
+void Ledger::FinishRestore() {
+    for (uint32_t i = 0; i < invoices_.size(); ++i) {
+        const InvoiceRec& inv = invoices_[i];
+        customers_[inv.customer].invoices.push_back(i);
+        CurrencyBook& book = books_[inv.currency];
+        for (const InstallmentRec& inst : inv.installments) {
+            if (inst.open != 0) {
+                AddToDay(&book.open_by_due, inst.due.days(), inst.open);
+                book.aging[BucketOf(DaysPastDue(inst.due))] += inst.open;
+                if (inv.disputed) {
+                    book.disputed += inst.open;
+                }
+            }
+        }
+        AddToDay(&book.sales_by_day, inv.issued.days(), inv.amount);
+        if (*business_date_ - inv.issued < kWindowDays) {
+            book.sales_window += inv.amount;
+        }
+        book.written_off += inv.written_off;
+    }
+    for (uint32_t i = 0; i < payments_.size(); ++i) {
+        customers_[payments_[i].customer].payments.push_back(i);
+        books_[payments_[i].currency].unapplied += payments_[i].unapplied;
+    }
+    for (uint32_t i = 0; i < credit_notes_.size(); ++i) {
+        customers_[credit_notes_[i].customer].credit_notes.push_back(i);
+        books_[credit_notes_[i].currency].unapplied += credit_notes_[i].unapplied;
+    }
+    for (uint32_t i = 0; i < promises_.size(); ++i) {
+        const PromiseRec& p = promises_[i];
+        customers_[p.customer].promises.push_back(i);
+        bool pending = p.status == PromiseStatus::kOpen || p.status == PromiseStatus::kKept;
+        if (pending && PromiseDeadline(p) >= *business_date_) {
+            promise_deadlines_.emplace(PromiseDeadline(p), i);
+        }
+    }
+    dirty_ = DirtySet();
+}
+
+}  // namespace rms

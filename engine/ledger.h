@@ -1,0 +1,273 @@
+// The receivables ledger: customers, invoices and their installments, payments, credit notes,
+// promises, the per-currency books and the closed-day history.
+//
+// Apply() takes one event that passed ParseEvent and either applies all of it or, on a state
+// error, nothing. It is pure in-memory and deterministic: the same events in the same order give
+// the same state, which is what replays, crash recovery and tests compare. Which records an
+// event changed is kept as a dirty set for the group commit to persist.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/currency.h"
+#include "engine/date.h"
+#include "engine/event.h"
+#include "engine/kpis.h"
+#include "engine/status.h"
+
+namespace rms {
+
+struct LedgerOptions {
+    // A promise is kept once payments reach this share of its amount, in percent.
+    int promise_threshold_percent = 100;
+    // Days after a promise's due date that payments still count and before it breaks.
+    int promise_grace_days = 0;
+    // An event dated more than this many days after the business date is invalid_date.
+    int max_future_days = 3660;
+};
+
+struct InstallmentRec {
+    Date due;
+    int64_t amount = 0;
+    int64_t open = 0;
+};
+
+struct InvoiceRec {
+    std::string id;
+    uint32_t customer = 0;
+    Currency currency;
+    Date issued;
+    uint64_t seq = 0;  // arrival order, the last tie-break of oldest-due-first
+    int64_t amount = 0;
+    int64_t written_off = 0;
+    bool disputed = false;
+    bool closed_by_write_off = false;
+    std::vector<InstallmentRec> installments;  // sorted by due date
+
+    int64_t open() const;
+    // "open", "paid" or "written_off".
+    std::string_view status() const;
+    // The oldest installment with something open, or nullptr.
+    const InstallmentRec* OldestOpen() const;
+};
+
+// Money applied to one installment.
+struct Application {
+    uint32_t invoice = 0;
+    uint32_t installment = 0;
+    int64_t amount = 0;
+};
+
+// A payment or a credit note: money that settles invoices directly (`applied`), or sits as the
+// customer's unapplied credit until credit.applied moves it (`from_credit`).
+struct CreditRec {
+    std::string id;
+    uint32_t customer = 0;
+    Currency currency;
+    Date date;
+    uint64_t seq = 0;
+    int64_t amount = 0;
+    int64_t unapplied = 0;
+    bool reversed = false;
+    std::vector<Application> applied;
+    std::vector<Application> from_credit;
+};
+
+enum class PromiseStatus : uint8_t { kOpen, kKept, kBroken, kCancelled };
+std::string_view PromiseStatusName(PromiseStatus s);
+
+struct PromiseRec {
+    std::string id;
+    uint32_t customer = 0;
+    Currency currency;
+    Date date;
+    Date due;
+    int64_t amount = 0;
+    int64_t paid = 0;  // payments counted towards it
+    PromiseStatus status = PromiseStatus::kOpen;
+    Date status_date;  // when it took its status
+    std::vector<std::string> invoices;
+};
+
+struct CustomerRec {
+    std::string id;
+    Date created;
+    CustomerAttributes attributes;
+    std::vector<uint32_t> invoices;
+    std::vector<uint32_t> payments;
+    std::vector<uint32_t> credit_notes;
+    std::vector<uint32_t> promises;
+};
+
+// Figures of one currency, for the whole ledger or one customer.
+struct Figures {
+    int64_t open = 0;
+    int64_t overdue = 0;
+    int64_t disputed = 0;
+    int64_t unapplied = 0;
+    int64_t written_off = 0;
+    Aging aging{};
+    int64_t sales_window = 0;
+    Kpis kpis;
+};
+
+// The incrementally kept totals of one currency.
+struct CurrencyBook {
+    std::map<int32_t, int64_t> open_by_due;   // due day → open amount
+    std::map<int32_t, int64_t> sales_by_day;  // issue day → gross sales
+    Aging aging{};
+    int64_t disputed = 0;
+    int64_t unapplied = 0;
+    int64_t written_off = 0;
+    int64_t sales_window = 0;
+};
+
+struct ClosedDay {
+    Date date;
+    std::map<Currency, Figures> currencies;
+};
+
+// Records changed since the last TakeDirty(), by index.
+struct DirtySet {
+    std::set<uint32_t> customers;
+    std::set<uint32_t> invoices;
+    std::set<uint32_t> payments;
+    std::set<uint32_t> credit_notes;
+    std::set<uint32_t> promises;
+    std::vector<Date> closed_days;
+    bool meta = false;
+
+    bool empty() const;
+};
+
+struct FxRate {
+    Decimal rate;
+    Date date;
+};
+
+class Ledger {
+public:
+    explicit Ledger(LedgerOptions options = {});
+
+    // Checks that `event` may be applied now (the date limit); run before the idempotence check.
+    Status CheckDate(const Event& event) const;
+
+    // Applies one parsed event with arrival number `seq`. On failure nothing changed.
+    Status Apply(const Event& event, uint64_t seq);
+
+    std::optional<Date> business_date() const { return business_date_; }
+    const LedgerOptions& options() const { return options_; }
+
+    // Figures of one currency at the business date, KPIs included.
+    Figures CurrencyFiguresNow(Currency c) const;
+    const std::map<Currency, CurrencyBook>& books() const { return books_; }
+    const std::map<Date, ClosedDay>& history() const { return history_; }
+    const std::map<std::pair<Currency, Currency>, FxRate>& fx_rates() const { return fx_; }
+
+    const CustomerRec* FindCustomer(std::string_view id) const;
+    const InvoiceRec* FindInvoice(std::string_view id) const;
+    const PromiseRec* FindPromise(std::string_view id) const;
+    // A customer's figures per currency it has dealt in.
+    std::map<Currency, Figures> CustomerFigures(const CustomerRec& c) const;
+    int32_t DaysPastDue(Date due) const;
+
+    const std::vector<CustomerRec>& customers() const { return customers_; }
+    const std::vector<InvoiceRec>& invoices() const { return invoices_; }
+    const std::vector<CreditRec>& payments() const { return payments_; }
+    const std::vector<CreditRec>& credit_notes() const { return credit_notes_; }
+    const std::vector<PromiseRec>& promises() const { return promises_; }
+
+    DirtySet TakeDirty();
+
+    // Rebuilding from stored records (see ledger_codec.h): add every record, then Finish().
+    void RestoreMeta(std::optional<Date> business_date);
+    void RestoreCustomer(CustomerRec rec);
+    void RestoreInvoice(InvoiceRec rec);
+    void RestorePayment(CreditRec rec);
+    void RestoreCreditNote(CreditRec rec);
+    void RestorePromise(PromiseRec rec);
+    void RestoreClosedDay(ClosedDay day);
+    void RestoreFxRate(Currency currency, Currency base, FxRate rate);
+    // Recomputes the books and indexes from the records.
+    void FinishRestore();
+
+private:
+    using Handler = Status (Ledger::*)(const Event&, uint64_t);
+
+    Status ApplyCustomerUpserted(const Event& e, uint64_t seq);
+    Status ApplyInvoiceIssued(const Event& e, uint64_t seq);
+    Status ApplyCreditNoteIssued(const Event& e, uint64_t seq);
+    Status ApplyPaymentReceived(const Event& e, uint64_t seq);
+    Status ApplyCreditApplied(const Event& e, uint64_t seq);
+    Status ApplyPaymentReversed(const Event& e, uint64_t seq);
+    Status ApplyInvoiceWrittenOff(const Event& e, uint64_t seq);
+    Status ApplyDisputeOpened(const Event& e, uint64_t seq);
+    Status ApplyDisputeResolved(const Event& e, uint64_t seq);
+    Status ApplyPromiseMade(const Event& e, uint64_t seq);
+    Status ApplyPromiseCancelled(const Event& e, uint64_t seq);
+    Status ApplyContactLogged(const Event& e, uint64_t seq);
+    Status ApplyNothing(const Event& e, uint64_t seq);
+    Status ApplyFxRate(const Event& e, uint64_t seq);
+
+    // Moves the business date to `date`, closing every day in between.
+    void AdvanceTo(Date date);
+    void CloseDay();
+    void RollOneDay();
+
+    // Lookups that produce the protocol's state errors.
+    Result<uint32_t> KnownCustomer(std::string_view id) const;
+    Result<uint32_t> KnownInvoice(const Event& e) const;
+    Status CheckCustomerMatch(const Event& e, uint32_t customer) const;
+
+    CurrencyBook& Book(Currency c);
+    // Changes the open amount of one installment, keeping every total in step.
+    void AddOpen(uint32_t invoice, uint32_t installment, int64_t delta);
+    // Takes up to `amount` from `invoice`, oldest due installment first; returns what it took.
+    int64_t TakeFromInvoice(uint32_t invoice, int64_t amount, std::vector<Application>* out);
+    // The customer's open, undisputed items in `currency`, oldest due first.
+    std::vector<std::pair<uint32_t, uint32_t>> OpenItemsOldestFirst(uint32_t customer,
+                                                                    Currency currency) const;
+    void AddSales(Currency c, Date day, int64_t amount);
+    void AddUnapplied(CreditRec* credit, uint32_t customer, int64_t delta);
+
+    // Promises: count a payment towards (or back from) the customer's promises.
+    void CountPayment(const CreditRec& payment, int64_t sign);
+    bool InPromiseWindow(const PromiseRec& p, Date payment_date) const;
+    void UpdatePromiseStatus(uint32_t promise);
+    Date PromiseDeadline(const PromiseRec& p) const;
+
+    Figures FiguresOf(Currency c, const CurrencyBook& book) const;
+
+    LedgerOptions options_;
+    std::optional<Date> business_date_;
+
+    std::vector<CustomerRec> customers_;
+    std::vector<InvoiceRec> invoices_;
+    std::vector<CreditRec> payments_;
+    std::vector<CreditRec> credit_notes_;
+    std::vector<PromiseRec> promises_;
+    std::unordered_map<std::string, uint32_t> customer_index_;
+    std::unordered_map<std::string, uint32_t> invoice_index_;
+    std::unordered_map<std::string, uint32_t> payment_index_;
+    std::unordered_map<std::string, uint32_t> credit_note_index_;
+    std::unordered_map<std::string, uint32_t> promise_index_;
+
+    std::map<Currency, CurrencyBook> books_;
+    std::map<Date, ClosedDay> history_;
+    std::map<std::pair<Currency, Currency>, FxRate> fx_;
+    // Open promises by the day after which they break.
+    std::multimap<Date, uint32_t> promise_deadlines_;
+
+    DirtySet dirty_;
+    // Set while Apply() runs a handler's checks only, before the business date moves.
+    bool checking_ = false;
+};
+
+}  // namespace rms

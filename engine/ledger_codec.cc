@@ -1,0 +1,583 @@
+#include "engine/ledger_codec.h"
+
+#include <cstring>
+
+namespace rms {
+
+namespace {
+
+// Appends values to a byte string.
+class Writer {
+public:
+    explicit Writer(std::string* out) : out_(out) {}
+    void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+    void Varint(uint64_t v) {
+        while (v >= 0x80) {
+            out_->push_back(static_cast<char>(v | 0x80));
+            v >>= 7;
+        }
+        out_->push_back(static_cast<char>(v));
+    }
+    void Signed(int64_t v) {
+        Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+    }
+    void Str(std::string_view s) {
+        Varint(s.size());
+        out_->append(s);
+    }
+    void OptStr(const std::optional<std::string>& s) {
+        U8(s.has_value() ? 1 : 0);
+        if (s) {
+            Str(*s);
+        }
+    }
+    void Day(Date d) { Signed(d.days()); }
+    void Cur(Currency c) { Str(c.code()); }
+    void Bool(bool b) { U8(b ? 1 : 0); }
+    void F64(double v) {
+        uint64_t bits;
+        std::memcpy(&bits, &v, sizeof(bits));
+        Varint(bits);
+    }
+    void OptF64(const std::optional<double>& v) {
+        U8(v.has_value() ? 1 : 0);
+        if (v) {
+            F64(*v);
+        }
+    }
+
+private:
+    std::string* out_;
+};
+
+// Reads what Writer wrote; any overrun or bad value marks the reader failed.
+class Reader {
+public:
+    explicit Reader(std::string_view in) : in_(in) {}
+    bool ok() const { return ok_ && pos_ <= in_.size(); }
+    uint8_t U8() {
+        if (pos_ >= in_.size()) {
+            ok_ = false;
+            return 0;
+        }
+        return static_cast<uint8_t>(in_[pos_++]);
+    }
+    uint64_t Varint() {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            uint8_t b = U8();
+            v |= static_cast<uint64_t>(b & 0x7f) << shift;
+            if ((b & 0x80) == 0) {
+                return v;
+            }
+        }
+        ok_ = false;
+        return 0;
+    }
+    int64_t Signed() {
+        uint64_t u = Varint();
+        return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    }
+    std::string Str() {
+        uint64_t n = Varint();
+        if (!ok_ || n > in_.size() - pos_) {
+            ok_ = false;
+            return std::string();
+        }
+        std::string s(in_.substr(pos_, n));
+        pos_ += n;
+        return s;
+    }
+    std::optional<std::string> OptStr() {
+        if (U8() == 0) {
+            return std::nullopt;
+        }
+        return Str();
+    }
+    Date Day() { return Date(static_cast<int32_t>(Signed())); }
+    Currency Cur() {
+        std::optional<Currency> c = Currency::FromCode(Str());
+        if (!c) {
+            ok_ = false;
+            return Currency();
+        }
+        return *c;
+    }
+    bool Bool() { return U8() != 0; }
+    double F64() {
+        uint64_t bits = Varint();
+        double v;
+        std::memcpy(&v, &bits, sizeof(v));
+        return v;
+    }
+    std::optional<double> OptF64() {
+        if (U8() == 0) {
+            return std::nullopt;
+        }
+        return F64();
+    }
+
+private:
+    std::string_view in_;
+    size_t pos_ = 0;
+    bool ok_ = true;
+};
+
+void PutBE32(std::string* out, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out->push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+}
+
+void PutBE64(std::string* out, uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        out->push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+}
+
+uint64_t GetBE(std::string_view s) {
+    uint64_t v = 0;
+    for (char c : s) {
+        v = (v << 8) | static_cast<uint8_t>(c);
+    }
+    return v;
+}
+
+std::string RecordKey(char kind, uint32_t idx) {
+    std::string key(1, kind);
+    PutBE32(&key, idx);
+    return key;
+}
+
+// Dates sort as unsigned big-endian once shifted by 2^31.
+std::string DayKey(Date d) {
+    std::string key(1, 'h');
+    PutBE32(&key, static_cast<uint32_t>(d.days()) ^ 0x80000000u);
+    return key;
+}
+
+void EncodeAttributes(Writer& w, const CustomerAttributes& a) {
+    w.OptStr(a.name);
+    w.OptStr(a.kind);
+    w.OptStr(a.risk);
+    w.OptStr(a.credit_limit);
+    w.OptStr(a.currency);
+    w.U8(a.terms_days.has_value() ? 1 : 0);
+    if (a.terms_days) {
+        w.Signed(*a.terms_days);
+    }
+    w.OptStr(a.country);
+    w.OptStr(a.owner);
+}
+
+CustomerAttributes DecodeAttributes(Reader& r) {
+    CustomerAttributes a;
+    a.name = r.OptStr();
+    a.kind = r.OptStr();
+    a.risk = r.OptStr();
+    a.credit_limit = r.OptStr();
+    a.currency = r.OptStr();
+    if (r.U8() != 0) {
+        a.terms_days = r.Signed();
+    }
+    a.country = r.OptStr();
+    a.owner = r.OptStr();
+    return a;
+}
+
+std::string EncodeCustomer(const CustomerRec& c) {
+    std::string out;
+    Writer w(&out);
+    w.Str(c.id);
+    w.Day(c.created);
+    EncodeAttributes(w, c.attributes);
+    return out;
+}
+
+std::string EncodeInvoice(const InvoiceRec& inv) {
+    std::string out;
+    Writer w(&out);
+    w.Str(inv.id);
+    w.Varint(inv.customer);
+    w.Cur(inv.currency);
+    w.Day(inv.issued);
+    w.Varint(inv.seq);
+    w.Signed(inv.amount);
+    w.Signed(inv.written_off);
+    w.Bool(inv.disputed);
+    w.Bool(inv.closed_by_write_off);
+    w.Varint(inv.installments.size());
+    for (const InstallmentRec& i : inv.installments) {
+        w.Day(i.due);
+        w.Signed(i.amount);
+        w.Signed(i.open);
+    }
+    return out;
+}
+
+void EncodeApplications(Writer& w, const std::vector<Application>& apps) {
+    w.Varint(apps.size());
+    for (const Application& a : apps) {
+        w.Varint(a.invoice);
+        w.Varint(a.installment);
+        w.Signed(a.amount);
+    }
+}
+
+std::vector<Application> DecodeApplications(Reader& r) {
+    std::vector<Application> apps(r.Varint());
+    for (Application& a : apps) {
+        a.invoice = static_cast<uint32_t>(r.Varint());
+        a.installment = static_cast<uint32_t>(r.Varint());
+        a.amount = r.Signed();
+    }
+    return apps;
+}
+
+std::string EncodeCredit(const CreditRec& c) {
+    std::string out;
+    Writer w(&out);
+    w.Str(c.id);
+    w.Varint(c.customer);
+    w.Cur(c.currency);
+    w.Day(c.date);
+    w.Varint(c.seq);
+    w.Signed(c.amount);
+    w.Signed(c.unapplied);
+    w.Bool(c.reversed);
+    EncodeApplications(w, c.applied);
+    EncodeApplications(w, c.from_credit);
+    return out;
+}
+
+std::string EncodePromise(const PromiseRec& p) {
+    std::string out;
+    Writer w(&out);
+    w.Str(p.id);
+    w.Varint(p.customer);
+    w.Cur(p.currency);
+    w.Day(p.date);
+    w.Day(p.due);
+    w.Signed(p.amount);
+    w.Signed(p.paid);
+    w.U8(static_cast<uint8_t>(p.status));
+    w.Day(p.status_date);
+    w.Varint(p.invoices.size());
+    for (const std::string& s : p.invoices) {
+        w.Str(s);
+    }
+    return out;
+}
+
+void EncodeFigures(Writer& w, const Figures& f) {
+    w.Signed(f.open);
+    w.Signed(f.overdue);
+    w.Signed(f.disputed);
+    w.Signed(f.unapplied);
+    w.Signed(f.written_off);
+    for (int64_t v : f.aging) {
+        w.Signed(v);
+    }
+    w.Signed(f.sales_window);
+    w.OptF64(f.kpis.dso_standard);
+    w.OptF64(f.kpis.dso_countback);
+    w.OptF64(f.kpis.dso_best_possible);
+    w.OptF64(f.kpis.add);
+    w.OptF64(f.kpis.cei);
+}
+
+Figures DecodeFigures(Reader& r) {
+    Figures f;
+    f.open = r.Signed();
+    f.overdue = r.Signed();
+    f.disputed = r.Signed();
+    f.unapplied = r.Signed();
+    f.written_off = r.Signed();
+    for (int64_t& v : f.aging) {
+        v = r.Signed();
+    }
+    f.sales_window = r.Signed();
+    f.kpis.dso_standard = r.OptF64();
+    f.kpis.dso_countback = r.OptF64();
+    f.kpis.dso_best_possible = r.OptF64();
+    f.kpis.add = r.OptF64();
+    f.kpis.cei = r.OptF64();
+    return f;
+}
+
+std::string EncodeClosedDay(const ClosedDay& day) {
+    std::string out;
+    Writer w(&out);
+    w.Day(day.date);
+    w.Varint(day.currencies.size());
+    for (const auto& [currency, figures] : day.currencies) {
+        w.Cur(currency);
+        EncodeFigures(w, figures);
+    }
+    return out;
+}
+
+std::string EncodeMeta(const Ledger& ledger, uint64_t next_seq) {
+    std::string out;
+    Writer w(&out);
+    w.U8(ledger.business_date().has_value() ? 1 : 0);
+    if (ledger.business_date()) {
+        w.Day(*ledger.business_date());
+    }
+    w.Varint(next_seq);
+    return out;
+}
+
+Status Corrupt(std::string_view key) {
+    std::string shown;
+    for (unsigned char c : key.substr(0, 1)) {
+        shown.push_back(static_cast<char>(c));
+    }
+    return Status::Error("unavailable", "stored record of kind '" + shown +
+                                            "' cannot be decoded: the store is damaged");
+}
+
+}  // namespace
+
+std::string MarkerKey(std::string_view source, std::string_view id) {
+    std::string key(1, 'k');
+    key.push_back(static_cast<char>(source.size()));
+    key.append(source);
+    key.append(id);
+    return key;
+}
+
+std::string EventLogKey(uint64_t seq) {
+    std::string key(1, 'e');
+    PutBE64(&key, seq);
+    return key;
+}
+
+std::string EncodeMarker(const Marker& m) {
+    std::string out;
+    PutBE64(&out, m.seq);
+    PutBE64(&out, m.hash);
+    return out;
+}
+
+void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
+                 storage::Batch* batch) {
+    for (uint32_t i : dirty.customers) {
+        batch->Put(RecordKey('c', i), EncodeCustomer(ledger.customers()[i]));
+    }
+    for (uint32_t i : dirty.invoices) {
+        batch->Put(RecordKey('i', i), EncodeInvoice(ledger.invoices()[i]));
+    }
+    for (uint32_t i : dirty.payments) {
+        batch->Put(RecordKey('p', i), EncodeCredit(ledger.payments()[i]));
+    }
+    for (uint32_t i : dirty.credit_notes) {
+        batch->Put(RecordKey('n', i), EncodeCredit(ledger.credit_notes()[i]));
+    }
+    for (uint32_t i : dirty.promises) {
+        batch->Put(RecordKey('r', i), EncodePromise(ledger.promises()[i]));
+    }
+    for (Date d : dirty.closed_days) {
+        batch->Put(DayKey(d), EncodeClosedDay(ledger.history().at(d)));
+    }
+    if (dirty.meta) {
+        for (const auto& [pair, rate] : ledger.fx_rates()) {
+            std::string key = "x" + std::string(pair.first.code()) +
+                              std::string(pair.second.code());
+            std::string value;
+            Writer w(&value);
+            w.Signed(rate.rate.mantissa);
+            w.Signed(rate.rate.scale);
+            w.Day(rate.date);
+            batch->Put(std::move(key), std::move(value));
+        }
+    }
+    batch->Put("m", EncodeMeta(ledger, next_seq));
+}
+
+Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& options) {
+    LoadedState state;
+    state.ledger = std::make_unique<Ledger>(options);
+    Ledger& ledger = *state.ledger;
+    Status failed;
+
+    Result<std::optional<std::string>> meta = store.Get("m");
+    if (!meta.ok()) {
+        return meta.status();
+    }
+    if (meta->has_value()) {
+        Reader r(**meta);
+        std::optional<Date> bd;
+        if (r.U8() != 0) {
+            bd = r.Day();
+        }
+        state.next_seq = r.Varint();
+        if (!r.ok()) {
+            return Corrupt("m");
+        }
+        ledger.RestoreMeta(bd);
+    }
+
+    auto scan = [&](char kind, const std::function<bool(Reader&)>& decode) -> Status {
+        return store.Scan(std::string(1, kind), [&](std::string_view key, std::string_view value) {
+            Reader r(value);
+            if (!decode(r) || !r.ok()) {
+                failed = Corrupt(key);
+                return false;
+            }
+            return true;
+        });
+    };
+    std::vector<Status> results;
+    results.push_back(scan('c', [&](Reader& r) {
+        CustomerRec c;
+        c.id = r.Str();
+        c.created = r.Day();
+        c.attributes = DecodeAttributes(r);
+        ledger.RestoreCustomer(std::move(c));
+        return true;
+    }));
+    results.push_back(scan('i', [&](Reader& r) {
+        InvoiceRec inv;
+        inv.id = r.Str();
+        inv.customer = static_cast<uint32_t>(r.Varint());
+        inv.currency = r.Cur();
+        inv.issued = r.Day();
+        inv.seq = r.Varint();
+        inv.amount = r.Signed();
+        inv.written_off = r.Signed();
+        inv.disputed = r.Bool();
+        inv.closed_by_write_off = r.Bool();
+        inv.installments.resize(r.Varint());
+        for (InstallmentRec& i : inv.installments) {
+            i.due = r.Day();
+            i.amount = r.Signed();
+            i.open = r.Signed();
+        }
+        bool valid = inv.customer < ledger.customers().size();
+        ledger.RestoreInvoice(std::move(inv));
+        return valid;
+    }));
+    auto decode_credit = [&](Reader& r, bool payment) {
+        CreditRec c;
+        c.id = r.Str();
+        c.customer = static_cast<uint32_t>(r.Varint());
+        c.currency = r.Cur();
+        c.date = r.Day();
+        c.seq = r.Varint();
+        c.amount = r.Signed();
+        c.unapplied = r.Signed();
+        c.reversed = r.Bool();
+        c.applied = DecodeApplications(r);
+        c.from_credit = DecodeApplications(r);
+        bool valid = c.customer < ledger.customers().size();
+        if (payment) {
+            ledger.RestorePayment(std::move(c));
+        } else {
+            ledger.RestoreCreditNote(std::move(c));
+        }
+        return valid;
+    };
+    results.push_back(scan('p', [&](Reader& r) { return decode_credit(r, true); }));
+    results.push_back(scan('n', [&](Reader& r) { return decode_credit(r, false); }));
+    results.push_back(scan('r', [&](Reader& r) {
+        PromiseRec p;
+        p.id = r.Str();
+        p.customer = static_cast<uint32_t>(r.Varint());
+        p.currency = r.Cur();
+        p.date = r.Day();
+        p.due = r.Day();
+        p.amount = r.Signed();
+        p.paid = r.Signed();
+        p.status = static_cast<PromiseStatus>(r.U8());
+        p.status_date = r.Day();
+        p.invoices.resize(r.Varint());
+        for (std::string& s : p.invoices) {
+            s = r.Str();
+        }
+        bool valid = p.customer < ledger.customers().size();
+        ledger.RestorePromise(std::move(p));
+        return valid;
+    }));
+    results.push_back(scan('h', [&](Reader& r) {
+        ClosedDay day;
+        day.date = r.Day();
+        uint64_t n = r.Varint();
+        for (uint64_t i = 0; i < n && r.ok(); ++i) {
+            Currency c = r.Cur();
+            day.currencies.emplace(c, DecodeFigures(r));
+        }
+        ledger.RestoreClosedDay(std::move(day));
+        return true;
+    }));
+    results.push_back(store.Scan("x", [&](std::string_view key, std::string_view value) {
+        std::optional<Currency> cur = Currency::FromCode(key.substr(1, 3));
+        std::optional<Currency> base = Currency::FromCode(key.substr(4, 3));
+        Reader r(value);
+        FxRate rate;
+        rate.rate.mantissa = r.Signed();
+        rate.rate.scale = static_cast<int>(r.Signed());
+        rate.date = r.Day();
+        if (!cur || !base || !r.ok()) {
+            failed = Corrupt(key);
+            return false;
+        }
+        ledger.RestoreFxRate(*cur, *base, rate);
+        return true;
+    }));
+    results.push_back(store.Scan("k", [&](std::string_view key, std::string_view value) {
+        if (value.size() != 16) {
+            failed = Corrupt(key);
+            return false;
+        }
+        state.markers.emplace(std::string(key.substr(1)),
+                              Marker{GetBE(value.substr(0, 8)), GetBE(value.substr(8, 8))});
+        return true;
+    }));
+    for (Status& s : results) {
+        if (!s.ok()) {
+            return s;
+        }
+    }
+    if (!failed.ok()) {
+        return failed;
+    }
+    if (ledger.business_date()) {
+        ledger.FinishRestore();
+    }
+    return state;
+}
+
+std::string DumpState(const Ledger& ledger) {
+    storage::Batch batch;
+    DirtySet all;
+    for (uint32_t i = 0; i < ledger.customers().size(); ++i) {
+        all.customers.insert(i);
+    }
+    for (uint32_t i = 0; i < ledger.invoices().size(); ++i) {
+        all.invoices.insert(i);
+    }
+    for (uint32_t i = 0; i < ledger.payments().size(); ++i) {
+        all.payments.insert(i);
+    }
+    for (uint32_t i = 0; i < ledger.credit_notes().size(); ++i) {
+        all.credit_notes.insert(i);
+    }
+    for (uint32_t i = 0; i < ledger.promises().size(); ++i) {
+        all.promises.insert(i);
+    }
+    for (const auto& [date, day] : ledger.history()) {
+        all.closed_days.push_back(date);
+    }
+    all.meta = true;
+    EncodeDirty(ledger, all, 0, &batch);
+    std::string out;
+    Writer w(&out);
+    batch.ForEach([&w](const std::string& key, const std::string& value, bool) {
+        w.Str(key);
+        w.Str(value);
+    });
+    return out;
+}
+
+}  // namespace rms

@@ -1,0 +1,55 @@
+// How the ledger is laid out in the store: one key per record, written whole whenever the record
+// changes, plus the idempotence markers and the append-only event log.
+//
+// Keys start with a one-byte kind and carry fixed-width big-endian numbers, so records of a kind
+// sort in arrival order and a batch writes them in key order:
+//   "m"                 meta: business date, next event sequence number
+//   "c" idx32           customer          "i" idx32   invoice
+//   "p" idx32           payment           "n" idx32   credit note
+//   "r" idx32           promise           "h" day32   closed day (figures per currency)
+//   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
+//   "k" len8 source id  idempotence marker: seq64 of the event, content hash64
+// Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
+// Derived totals (books, per-customer lists, deadlines) are not stored: Load recomputes them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "engine/ledger.h"
+#include "storage/store.h"
+
+namespace rms {
+
+struct Marker {
+    uint64_t seq = 0;
+    uint64_t hash = 0;
+};
+
+// The marker key of an event: the source's length, the source, the id. The length keeps the
+// pair unambiguous whatever bytes the two strings hold.
+std::string MarkerKey(std::string_view source, std::string_view id);
+std::string EventLogKey(uint64_t seq);
+std::string EncodeMarker(const Marker& m);
+
+// Writes every record in `dirty`, and the meta record, into `batch`.
+void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
+                 storage::Batch* batch);
+
+struct LoadedState {
+    std::unique_ptr<Ledger> ledger;
+    std::unordered_map<std::string, Marker> markers;
+    uint64_t next_seq = 1;
+};
+
+// Reads the whole ledger and the markers from the store.
+Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& options);
+
+// Serialises every record of `ledger` in key order: equal strings mean equal ledgers. Used to
+// compare a loaded state with one rebuilt from the event log.
+std::string DumpState(const Ledger& ledger);
+
+}  // namespace rms

@@ -1,0 +1,432 @@
+#include "engine/query_api.h"
+
+#include <optional>
+
+#include "engine/json_writer.h"
+
+namespace rms {
+
+namespace {
+
+constexpr int kDayFigureDecimals = 6;
+
+void WriteAmount(JsonWriter& w, std::string_view key, int64_t amount, Currency c) {
+    w.Key(key);
+    w.String(FormatAmount(amount, c));
+}
+
+void WriteOptional(JsonWriter& w, std::string_view key, const std::optional<double>& v) {
+    w.Key(key);
+    if (v) {
+        w.Fixed(*v, kDayFigureDecimals);
+    } else {
+        w.Null();
+    }
+}
+
+void WriteAging(JsonWriter& w, const Aging& aging, Currency c) {
+    w.Key("aging");
+    w.BeginObject();
+    for (int b = 0; b < kBucketCount; ++b) {
+        WriteAmount(w, kBucketNames[b], aging[b], c);
+    }
+    w.EndObject();
+}
+
+// FIGURES of the protocol, plus "written_off".
+void WriteFigures(JsonWriter& w, Currency c, const Figures& f) {
+    w.BeginObject();
+    WriteAmount(w, "open", f.open, c);
+    WriteAmount(w, "overdue", f.overdue, c);
+    WriteAmount(w, "disputed", f.disputed, c);
+    WriteAmount(w, "unapplied", f.unapplied, c);
+    WriteAmount(w, "written_off", f.written_off, c);
+    WriteAging(w, f.aging, c);
+    WriteAmount(w, "sales_90d", f.sales_window, c);
+    WriteOptional(w, "dso_standard", f.kpis.dso_standard);
+    WriteOptional(w, "dso_countback", f.kpis.dso_countback);
+    WriteOptional(w, "dso_best_possible", f.kpis.dso_best_possible);
+    WriteOptional(w, "add", f.kpis.add);
+    WriteOptional(w, "cei", f.kpis.cei);
+    w.EndObject();
+}
+
+void WriteOptionalString(JsonWriter& w, std::string_view key,
+                         const std::optional<std::string>& v) {
+    if (v) {
+        w.Key(key);
+        w.String(*v);
+    }
+}
+
+int HexValue(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+// Decodes %XX escapes (and '+' in query values); nullopt when an escape is malformed.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%') {
+            if (i + 2 >= s.size()) {
+                return std::nullopt;
+            }
+            int hi = HexValue(s[i + 1]);
+            int lo = HexValue(s[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else if (s[i] == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        size_t eq = pair.find('=');
+        if (pair.substr(0, eq) == name) {
+            return PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true)
+                .value_or("");
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+ApiResponse NotFound(std::string_view what, std::string_view id) {
+    return ApiError(404, "not_found", std::string(what) + " \"" + std::string(id) +
+                                          "\" does not exist");
+}
+
+}  // namespace
+
+ApiResponse ApiError(int status, std::string_view code, std::string_view message) {
+    ApiResponse r;
+    r.status = status;
+    JsonWriter w(&r.body);
+    w.BeginObject();
+    w.Key("error");
+    w.String(code);
+    w.Key("message");
+    w.String(message);
+    w.EndObject();
+    return r;
+}
+
+ApiResponse QueryApi::Get(std::string_view target) const {
+    size_t q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+    if (path == "/healthz") {
+        return ApiResponse{200, "text/plain", "ok\n"};
+    }
+    if (path == "/readyz") {
+        bool ready = engine_->ready();
+        return ApiResponse{ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n"};
+    }
+    if (path == "/metrics") {
+        return ApiResponse{200, "text/plain; version=0.0.4", metrics_->Serialize()};
+    }
+    if (path == "/v1/kpis") {
+        return Kpis();
+    }
+    if (path == "/v1/kpis/history") {
+        return History(query);
+    }
+    struct Route {
+        std::string_view prefix;
+        std::string_view suffix;
+        ApiResponse (QueryApi::*handler)(std::string_view) const;
+    };
+    static constexpr Route kRoutes[] = {
+        {"/v1/customers/", "/items", &QueryApi::CustomerItems},
+        {"/v1/customers/", "", &QueryApi::Customer},
+        {"/v1/invoices/", "", &QueryApi::Invoice},
+        {"/v1/promises/", "", &QueryApi::Promise},
+    };
+    for (const Route& route : kRoutes) {
+        if (!path.starts_with(route.prefix) || !path.ends_with(route.suffix)) {
+            continue;
+        }
+        std::string_view raw = path.substr(route.prefix.size(), path.size() -
+                                                                   route.prefix.size() -
+                                                                   route.suffix.size());
+        if (raw.empty() || raw.find('/') != std::string_view::npos) {
+            continue;
+        }
+        std::optional<std::string> id = PercentDecode(raw, false);
+        if (!id) {
+            return ApiError(400, "invalid_field", "the id in the path has a bad % escape");
+        }
+        return (this->*route.handler)(*id);
+    }
+    return ApiError(404, "not_found", "no endpoint " + std::string(path));
+}
+
+ApiResponse QueryApi::Kpis() const {
+    return engine_->Read([](const Ledger& ledger) {
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("business_date");
+        if (ledger.business_date()) {
+            w.String(ledger.business_date()->ToString());
+        } else {
+            w.Null();
+        }
+        w.Key("currencies");
+        w.BeginObject();
+        for (const auto& [currency, book] : ledger.books()) {
+            w.Key(currency.code());
+            WriteFigures(w, currency, ledger.CurrencyFiguresNow(currency));
+        }
+        w.EndObject();
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::History(std::string_view query) const {
+    std::optional<std::string> from_text = QueryParam(query, "from");
+    std::optional<std::string> to_text = QueryParam(query, "to");
+    if (!from_text || !to_text) {
+        return ApiError(400, "missing_field", "parameters from and to (YYYY-MM-DD) are required");
+    }
+    Result<Date> from = ParseDate(*from_text);
+    Result<Date> to = ParseDate(*to_text);
+    if (!from.ok() || !to.ok()) {
+        const Status& s = from.ok() ? to.status() : from.status();
+        return ApiError(400, "invalid_date", (from.ok() ? "to: " : "from: ") + s.message());
+    }
+    return engine_->Read([&](const Ledger& ledger) {
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("days");
+        w.BeginArray();
+        const auto& history = ledger.history();
+        for (auto it = history.lower_bound(*from); it != history.end() && it->first <= *to;
+             ++it) {
+            w.BeginObject();
+            w.Key("date");
+            w.String(it->first.ToString());
+            w.Key("currencies");
+            w.BeginObject();
+            for (const auto& [currency, figures] : it->second.currencies) {
+                w.Key(currency.code());
+                WriteFigures(w, currency, figures);
+            }
+            w.EndObject();
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::Customer(std::string_view id) const {
+    return engine_->Read([&](const Ledger& ledger) {
+        const CustomerRec* c = ledger.FindCustomer(id);
+        if (c == nullptr) {
+            return NotFound("customer", id);
+        }
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("customer");
+        w.String(c->id);
+        const CustomerAttributes& a = c->attributes;
+        WriteOptionalString(w, "name", a.name);
+        WriteOptionalString(w, "kind", a.kind);
+        WriteOptionalString(w, "risk", a.risk);
+        WriteOptionalString(w, "credit_limit", a.credit_limit);
+        WriteOptionalString(w, "currency", a.currency);
+        if (a.terms_days) {
+            w.Key("terms_days");
+            w.Int(*a.terms_days);
+        }
+        WriteOptionalString(w, "country", a.country);
+        WriteOptionalString(w, "owner", a.owner);
+        w.Key("currencies");
+        w.BeginObject();
+        for (const auto& [currency, f] : ledger.CustomerFigures(*c)) {
+            w.Key(currency.code());
+            w.BeginObject();
+            WriteAmount(w, "open", f.open, currency);
+            WriteAmount(w, "overdue", f.overdue, currency);
+            WriteAmount(w, "disputed", f.disputed, currency);
+            WriteAmount(w, "unapplied", f.unapplied, currency);
+            WriteAmount(w, "written_off", f.written_off, currency);
+            WriteAging(w, f.aging, currency);
+            w.EndObject();
+        }
+        w.EndObject();
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::CustomerItems(std::string_view id) const {
+    return engine_->Read([&](const Ledger& ledger) {
+        const CustomerRec* c = ledger.FindCustomer(id);
+        if (c == nullptr) {
+            return NotFound("customer", id);
+        }
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("customer");
+        w.String(c->id);
+        w.Key("business_date");
+        if (ledger.business_date()) {
+            w.String(ledger.business_date()->ToString());
+        } else {
+            w.Null();
+        }
+        w.Key("items");
+        w.BeginArray();
+        for (uint32_t idx : c->invoices) {
+            const InvoiceRec& inv = ledger.invoices()[idx];
+            for (size_t i = 0; i < inv.installments.size(); ++i) {
+                const InstallmentRec& inst = inv.installments[i];
+                if (inst.open <= 0) {
+                    continue;
+                }
+                int32_t dpd = ledger.DaysPastDue(inst.due);
+                w.BeginObject();
+                w.Key("invoice");
+                w.String(inv.id);
+                w.Key("installment");
+                w.Int(static_cast<int64_t>(i + 1));
+                w.Key("currency");
+                w.String(inv.currency.code());
+                w.Key("due");
+                w.String(inst.due.ToString());
+                w.Key("days_past_due");
+                w.Int(dpd);
+                w.Key("bucket");
+                w.String(kBucketNames[BucketOf(dpd)]);
+                WriteAmount(w, "open", inst.open, inv.currency);
+                w.Key("disputed");
+                w.Bool(inv.disputed);
+                w.EndObject();
+            }
+        }
+        w.EndArray();
+        w.Key("unapplied");
+        w.BeginObject();
+        for (const auto& [currency, f] : ledger.CustomerFigures(*c)) {
+            WriteAmount(w, currency.code(), f.unapplied, currency);
+        }
+        w.EndObject();
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::Invoice(std::string_view id) const {
+    return engine_->Read([&](const Ledger& ledger) {
+        const InvoiceRec* inv = ledger.FindInvoice(id);
+        if (inv == nullptr) {
+            return NotFound("invoice", id);
+        }
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        Currency c = inv->currency;
+        w.BeginObject();
+        w.Key("invoice");
+        w.String(inv->id);
+        w.Key("customer");
+        w.String(ledger.customers()[inv->customer].id);
+        w.Key("currency");
+        w.String(c.code());
+        w.Key("date");
+        w.String(inv->issued.ToString());
+        WriteAmount(w, "amount", inv->amount, c);
+        WriteAmount(w, "open", inv->open(), c);
+        WriteAmount(w, "written_off", inv->written_off, c);
+        const InstallmentRec* oldest = inv->OldestOpen();
+        w.Key("due");
+        if (oldest) {
+            w.String(oldest->due.ToString());
+        } else {
+            w.Null();
+        }
+        w.Key("days_past_due");
+        if (oldest) {
+            w.Int(ledger.DaysPastDue(oldest->due));
+        } else {
+            w.Null();
+        }
+        w.Key("status");
+        w.String(inv->status());
+        w.Key("disputed");
+        w.Bool(inv->disputed);
+        w.Key("installments");
+        w.BeginArray();
+        for (const InstallmentRec& i : inv->installments) {
+            w.BeginObject();
+            w.Key("due");
+            w.String(i.due.ToString());
+            WriteAmount(w, "amount", i.amount, c);
+            WriteAmount(w, "open", i.open, c);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::Promise(std::string_view id) const {
+    return engine_->Read([&](const Ledger& ledger) {
+        const PromiseRec* p = ledger.FindPromise(id);
+        if (p == nullptr) {
+            return NotFound("promise", id);
+        }
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("promise");
+        w.String(p->id);
+        w.Key("customer");
+        w.String(ledger.customers()[p->customer].id);
+        w.Key("currency");
+        w.String(p->currency.code());
+        WriteAmount(w, "amount", p->amount, p->currency);
+        WriteAmount(w, "paid", p->paid, p->currency);
+        w.Key("date");
+        w.String(p->date.ToString());
+        w.Key("due");
+        w.String(p->due.ToString());
+        w.Key("status");
+        w.String(PromiseStatusName(p->status));
+        w.Key("status_date");
+        w.String(p->status_date.ToString());
+        w.EndObject();
+        return r;
+    });
+}
+
+}  // namespace rms

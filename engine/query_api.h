@@ -1,0 +1,42 @@
+// Query API v1: the JSON answers of the HTTP endpoints, built from the committed ledger.
+// Routing and HTTP live in http_server.cc; this file only knows paths, parameters and JSON.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine/engine.h"
+#include "metrics/engine_metrics.h"
+
+namespace rms {
+
+struct ApiResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+class QueryApi {
+public:
+    QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics)
+        : engine_(engine), metrics_(metrics) {}
+
+    // Answers a GET of `target` (path and query string).
+    ApiResponse Get(std::string_view target) const;
+
+private:
+    ApiResponse Kpis() const;
+    ApiResponse History(std::string_view query) const;
+    ApiResponse Customer(std::string_view id) const;
+    ApiResponse CustomerItems(std::string_view id) const;
+    ApiResponse Invoice(std::string_view id) const;
+    ApiResponse Promise(std::string_view id) const;
+
+    const Engine* engine_;
+    const metrics::EngineMetrics* metrics_;
+};
+
+// An error body {"error": code, "message": ...} with its HTTP status.
+ApiResponse ApiError(int status, std::string_view code, std::string_view message);
+
+}  // namespace rms

@@ -1,0 +1,182 @@
+#include "metrics/engine_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace rms::metrics {
+
+namespace {
+
+constexpr std::array<const char*, 6> kBuckets = {"current", "1-30",   "31-60",
+                                                 "61-90",   "91-120", "120+"};
+
+}  // namespace
+
+// The children of one currency, resolved once so that updates cost a pointer store.
+struct EngineMetrics::CurrencySeries {
+    std::array<prometheus::Gauge*, 6> buckets{};
+    prometheus::Gauge* overdue = nullptr;
+    prometheus::Gauge* disputed = nullptr;
+    prometheus::Gauge* unapplied = nullptr;
+    // Optional KPIs: present only while defined (Prometheus shows an undefined KPI as absent).
+    prometheus::Gauge* dso_standard = nullptr;
+    prometheus::Gauge* dso_countback = nullptr;
+    prometheus::Gauge* dso_best_possible = nullptr;
+    prometheus::Gauge* add = nullptr;
+    prometheus::Gauge* cei = nullptr;
+};
+
+EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+    using prometheus::BuildCounter;
+    using prometheus::BuildGauge;
+    using prometheus::BuildHistogram;
+    events_ = &BuildCounter()
+                   .Name("rms_events_total")
+                   .Help("Events answered, by event type and result (ok, duplicate or error code)")
+                   .Register(*registry_);
+    open_ = &BuildGauge()
+                 .Name("rms_receivables_open_amount")
+                 .Help("Open receivables by currency and aging bucket, in major units")
+                 .Register(*registry_);
+    overdue_ = &BuildGauge()
+                    .Name("rms_receivables_overdue_amount")
+                    .Help("Open receivables one day or more past due, in major units")
+                    .Register(*registry_);
+    disputed_ = &BuildGauge()
+                     .Name("rms_receivables_disputed_amount")
+                     .Help("Open receivables under an open dispute, in major units")
+                     .Register(*registry_);
+    unapplied_ = &BuildGauge()
+                      .Name("rms_receivables_unapplied_amount")
+                      .Help("Customer credit not applied to any invoice, in major units")
+                      .Register(*registry_);
+    dso_ = &BuildGauge()
+                .Name("rms_dso_days")
+                .Help("Days sales outstanding by method (standard, countback, best_possible)")
+                .Register(*registry_);
+    add_ = &BuildGauge()
+                .Name("rms_add_days")
+                .Help("Average days delinquent: standard DSO minus best possible DSO")
+                .Register(*registry_);
+    cei_ = &BuildGauge()
+                .Name("rms_cei_percent")
+                .Help("Collection effectiveness index over the 90-day window, in percent")
+                .Register(*registry_);
+    commit_seconds_ = &BuildHistogram()
+                           .Name("rms_event_commit_seconds")
+                           .Help("Duration of one group commit to the store")
+                           .Register(*registry_)
+                           .Add({}, prometheus::Histogram::BucketBoundaries{
+                                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                        0.025, 0.05, 0.1, 0.25, 1.0});
+    connections_ = &BuildGauge()
+                        .Name("rms_ingest_connections")
+                        .Help("Open ingest connections")
+                        .Register(*registry_)
+                        .Add({});
+    business_date_ = &BuildGauge()
+                          .Name("rms_business_date_timestamp_seconds")
+                          .Help("The engine's business date, as the Unix time of its midnight UTC")
+                          .Register(*registry_)
+                          .Add({});
+    disk_free_ = &BuildGauge()
+                      .Name("rms_store_disk_free_bytes")
+                      .Help("Free bytes on the file system of the data directory")
+                      .Register(*registry_)
+                      .Add({});
+    ready_ = &BuildGauge()
+                  .Name("rms_ready")
+                  .Help("1 while the engine takes events, 0 while it refuses them")
+                  .Register(*registry_)
+                  .Add({});
+}
+
+EngineMetrics::~EngineMetrics() = default;
+
+void EngineMetrics::CountEvents(std::string_view type, std::string_view result, uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto key = std::make_pair(std::string(type), std::string(result));
+    auto it = counters_.find(key);
+    if (it == counters_.end()) {
+        prometheus::Counter* c = &events_->Add({{"type", key.first}, {"result", key.second}});
+        it = counters_.emplace(std::move(key), c).first;
+    }
+    it->second->Increment(static_cast<double>(n));
+}
+
+void EngineMetrics::ObserveCommit(double seconds) { commit_seconds_->Observe(seconds); }
+
+void EngineMetrics::AddConnections(int64_t delta) {
+    connections_->Increment(static_cast<double>(delta));
+}
+
+void EngineMetrics::SetBusinessDate(std::optional<int64_t> unix_seconds) {
+    business_date_->Set(unix_seconds ? static_cast<double>(*unix_seconds) : 0.0);
+}
+
+void EngineMetrics::SetDiskFreeBytes(uint64_t bytes) {
+    disk_free_->Set(static_cast<double>(bytes));
+}
+
+void EngineMetrics::SetReady(bool ready) { ready_->Set(ready ? 1.0 : 0.0); }
+
+namespace {
+
+// Sets an optional gauge: adds the child when the value is defined, removes it when not.
+void SetOptional(prometheus::Family<prometheus::Gauge>* family, prometheus::Gauge** child,
+                 const std::map<std::string, std::string>& labels, std::optional<double> value) {
+    if (value.has_value()) {
+        if (*child == nullptr) {
+            *child = &family->Add(labels);
+        }
+        (*child)->Set(*value);
+    } else if (*child != nullptr) {
+        family->Remove(*child);
+        *child = nullptr;
+    }
+}
+
+}  // namespace
+
+void EngineMetrics::SetCurrency(std::string_view currency, const CurrencyGauges& figures) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = currencies_.find(currency);
+    if (it == currencies_.end()) {
+        auto series = std::make_unique<CurrencySeries>();
+        std::string cur(currency);
+        for (size_t i = 0; i < kBuckets.size(); ++i) {
+            series->buckets[i] = &open_->Add({{"currency", cur}, {"bucket", kBuckets[i]}});
+        }
+        series->overdue = &overdue_->Add({{"currency", cur}});
+        series->disputed = &disputed_->Add({{"currency", cur}});
+        series->unapplied = &unapplied_->Add({{"currency", cur}});
+        it = currencies_.emplace(cur, std::move(series)).first;
+    }
+    CurrencySeries& s = *it->second;
+    for (size_t i = 0; i < kBuckets.size(); ++i) {
+        s.buckets[i]->Set(figures.buckets[i]);
+    }
+    s.overdue->Set(figures.overdue);
+    s.disputed->Set(figures.disputed);
+    s.unapplied->Set(figures.unapplied);
+    std::string cur(currency);
+    SetOptional(dso_, &s.dso_standard, {{"currency", cur}, {"method", "standard"}},
+                figures.dso_standard);
+    SetOptional(dso_, &s.dso_countback, {{"currency", cur}, {"method", "countback"}},
+                figures.dso_countback);
+    SetOptional(dso_, &s.dso_best_possible, {{"currency", cur}, {"method", "best_possible"}},
+                figures.dso_best_possible);
+    SetOptional(add_, &s.add, {{"currency", cur}}, figures.add);
+    SetOptional(cei_, &s.cei, {{"currency", cur}}, figures.cei);
+}
+
+std::string EngineMetrics::Serialize() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    prometheus::TextSerializer serializer;
+    return serializer.Serialize(registry_->Collect());
+}
+
+}  // namespace rms::metrics

@@ -1,0 +1,82 @@
+// The engine's Prometheus metrics: every family is registered here, with its help text, and
+// served as text exposition by the engine's own HTTP server (prometheus-cpp's exposer is not
+// used). Labels come only from small fixed sets: currency, bucket, method, event type, result.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace rms::metrics {
+
+// Figures of one currency, in major units (display only: the ledger keeps integer minor units).
+struct CurrencyGauges {
+    std::array<double, 6> buckets{};  // current, 1-30, 31-60, 61-90, 91-120, 120+
+    double overdue = 0;
+    double disputed = 0;
+    double unapplied = 0;
+    std::optional<double> dso_standard;
+    std::optional<double> dso_countback;
+    std::optional<double> dso_best_possible;
+    std::optional<double> add;
+    std::optional<double> cei;
+};
+
+class EngineMetrics {
+public:
+    EngineMetrics();
+    ~EngineMetrics();
+    EngineMetrics(const EngineMetrics&) = delete;
+    EngineMetrics& operator=(const EngineMetrics&) = delete;
+
+    // Thread-safe. `result` is "ok", "duplicate" or an error code.
+    void CountEvents(std::string_view type, std::string_view result, uint64_t n = 1);
+    void ObserveCommit(double seconds);
+    void AddConnections(int64_t delta);
+    void SetBusinessDate(std::optional<int64_t> unix_seconds);
+    void SetCurrency(std::string_view currency, const CurrencyGauges& figures);
+    void SetDiskFreeBytes(uint64_t bytes);
+    void SetReady(bool ready);
+
+    // The text exposition of every family.
+    std::string Serialize() const;
+
+private:
+    struct CurrencySeries;
+
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Family<prometheus::Counter>* events_;
+    prometheus::Family<prometheus::Gauge>* open_;
+    prometheus::Family<prometheus::Gauge>* overdue_;
+    prometheus::Family<prometheus::Gauge>* disputed_;
+    prometheus::Family<prometheus::Gauge>* unapplied_;
+    prometheus::Family<prometheus::Gauge>* dso_;
+    prometheus::Family<prometheus::Gauge>* add_;
+    prometheus::Family<prometheus::Gauge>* cei_;
+    prometheus::Histogram* commit_seconds_;
+    prometheus::Gauge* connections_;
+    prometheus::Gauge* business_date_;
+    prometheus::Gauge* disk_free_;
+    prometheus::Gauge* ready_;
+
+    mutable std::mutex mu_;
+    std::map<std::pair<std::string, std::string>, prometheus::Counter*, std::less<>> counters_;
+    std::map<std::string, std::unique_ptr<CurrencySeries>, std::less<>> currencies_;
+};
+
+}  // namespace rms::metrics

@@ -1,0 +1,126 @@
+#include "storage/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+namespace rms::storage {
+
+struct Store::Impl {
+    std::unique_ptr<rocksdb::DB> db;
+};
+
+Store::Store(std::string dir, const StoreOptions& options, std::unique_ptr<Impl> impl)
+    : dir_(std::move(dir)), options_(options), impl_(std::move(impl)) {}
+
+Store::~Store() {
+    if (impl_ && impl_->db) {
+        rocksdb::Status s = impl_->db->Close();
+        if (!s.ok()) {
+            spdlog::warn("store {}: close failed: {}", dir_, s.ToString());
+        }
+    }
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+    rocksdb::Options db_options;
+    db_options.create_if_missing = true;
+    db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    db_options.max_background_jobs = 2;
+    db_options.write_buffer_size = 64u << 20;
+    db_options.compression = rocksdb::kNoCompression;
+
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &raw);
+    if (!s.ok()) {
+        return Status::Error("unavailable", "cannot open store in " + dir + ": " + s.ToString());
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->db.reset(raw);
+    return std::unique_ptr<Store>(new Store(dir, options, std::move(impl)));
+}
+
+std::optional<uint64_t> Store::FreeBytes() const {
+    struct statvfs st{};
+    if (statvfs(dir_.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+bool Store::DiskReserveOk() const {
+    std::optional<uint64_t> free = FreeBytes();
+    return free.has_value() && *free >= options_.min_free_bytes;
+}
+
+Status Store::Commit(const Batch& batch) {
+    std::optional<uint64_t> free = FreeBytes();
+    if (!free.has_value() || *free < options_.min_free_bytes + batch.bytes()) {
+        return Status::Error("unavailable",
+                             "disk reserve low in " + dir_ + ": " +
+                                 std::to_string(free.value_or(0)) + " bytes free, " +
+                                 std::to_string(options_.min_free_bytes) + " reserved");
+    }
+    rocksdb::WriteBatch wb(batch.bytes() + 16 * batch.size());
+    for (const Batch::Op& op : batch.ops_) {
+        rocksdb::Status s = op.is_delete ? wb.Delete(op.key) : wb.Put(op.key, op.value);
+        if (!s.ok()) {
+            return Status::Error("unavailable", "cannot build write batch: " + s.ToString());
+        }
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    rocksdb::Status s = impl_->db->Write(wo, &wb);
+    if (!s.ok()) {
+        return Status::Error("unavailable", "store write failed: " + s.ToString());
+    }
+    return Status::Ok();
+}
+
+Result<std::optional<std::string>> Store::Get(std::string_view key) const {
+    std::string value;
+    rocksdb::Status s =
+        impl_->db->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) {
+        return std::optional<std::string>();
+    }
+    if (!s.ok()) {
+        return Status::Error("unavailable", "store read failed: " + s.ToString());
+    }
+    return std::optional<std::string>(std::move(value));
+}
+
+Status Store::Scan(std::string_view prefix,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    rocksdb::Slice start(prefix.data(), prefix.size());
+    for (it->Seek(start); it->Valid(); it->Next()) {
+        rocksdb::Slice key = it->key();
+        if (!key.starts_with(start)) {
+            break;
+        }
+        rocksdb::Slice value = it->value();
+        if (!fn(std::string_view(key.data(), key.size()),
+                std::string_view(value.data(), value.size()))) {
+            break;
+        }
+    }
+    if (!it->status().ok()) {
+        return Status::Error("unavailable", "store scan failed: " + it->status().ToString());
+    }
+    return Status::Ok();
+}
+
+}  // namespace rms::storage

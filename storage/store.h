@@ -1,0 +1,104 @@
+// The durable store: an ordered key-value map on disk (RocksDB), written in atomic batches.
+//
+// Only this library includes RocksDB. The engine sees three operations: read a key, scan a key
+// prefix in order, and commit a batch of puts atomically. A committed batch survives a process
+// crash; with `sync` it also survives a power cut.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace rms::storage {
+
+struct StoreOptions {
+    // Write each batch with an fdatasync of the WAL before Commit() returns.
+    bool sync = false;
+    // Commit() refuses with "unavailable" while the file system has less free space than this:
+    // Debian's RocksDB aborts on ENOSPC instead of returning an error, so we stop before it.
+    uint64_t min_free_bytes = 64ull << 20;
+    // Block cache for reads, in bytes.
+    size_t block_cache_bytes = 32u << 20;
+};
+
+// A set of puts and deletes that commit together or not at all.
+class Batch {
+public:
+    void Put(std::string key, std::string value) {
+        bytes_ += key.size() + value.size();
+        ops_.push_back({std::move(key), std::move(value), false});
+    }
+    void Delete(std::string key) {
+        bytes_ += key.size();
+        ops_.push_back({std::move(key), std::string(), true});
+    }
+    bool empty() const { return ops_.empty(); }
+    size_t size() const { return ops_.size(); }
+    size_t bytes() const { return bytes_; }
+    // Calls fn(key, value, is_delete) for each operation in the order added.
+    template <typename Fn>
+    void ForEach(Fn&& fn) const {
+        for (const Op& op : ops_) {
+            fn(op.key, op.value, op.is_delete);
+        }
+    }
+    void Clear() {
+        ops_.clear();
+        bytes_ = 0;
+    }
+
+private:
+    friend class Store;
+    struct Op {
+        std::string key;
+        std::string value;
+        bool is_delete;
+    };
+    std::vector<Op> ops_;
+    size_t bytes_ = 0;
+};
+
+class Store {
+public:
+    // Opens (creating if needed) the store in `dir`.
+    static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Commits `batch` atomically. Fails with code "unavailable" when the disk reserve is low or
+    // the write fails; then nothing of the batch is visible.
+    Status Commit(const Batch& batch);
+
+    // Reads one key; nullopt when absent. Fails with "unavailable" on a read error.
+    Result<std::optional<std::string>> Get(std::string_view key) const;
+
+    // Calls `fn(key, value)` for every key starting with `prefix`, in key order, until it
+    // returns false.
+    Status Scan(std::string_view prefix,
+                const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+    // Free bytes on the store's file system, or nullopt when statvfs fails.
+    std::optional<uint64_t> FreeBytes() const;
+    // True while the free space is at or above the reserve.
+    bool DiskReserveOk() const;
+
+    const std::string& dir() const { return dir_; }
+
+private:
+    struct Impl;
+    Store(std::string dir, const StoreOptions& options, std::unique_ptr<Impl> impl);
+
+    std::string dir_;
+    StoreOptions options_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rms::storage

@@ -1,0 +1,45 @@
+#include "engine/json_writer.h"
+
+#include <gtest/gtest.h>
+
+namespace rms {
+namespace {
+
+TEST(JsonWriterTest, WritesNestedCompactJson) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginObject();
+    w.Key("ok");
+    w.Bool(true);
+    w.Key("id");
+    w.String("I-1");
+    w.Key("list");
+    w.BeginArray();
+    w.Int(1);
+    w.Null();
+    w.BeginObject();
+    w.EndObject();
+    w.EndArray();
+    w.Key("dso");
+    w.Fixed(12.345678, 4);
+    w.EndObject();
+    EXPECT_EQ(out, R"({"ok":true,"id":"I-1","list":[1,null,{}],"dso":12.3457})");
+}
+
+TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharacters) {
+    std::string out;
+    JsonWriter::AppendQuoted(&out, std::string("a\"b\\c\nd\x01", 8));
+    EXPECT_EQ(out, R"("a\"b\\c\nd\u0001")");
+}
+
+TEST(JsonWriterTest, NonFiniteNumbersBecomeNull) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginArray();
+    w.Fixed(1.0 / 0.0, 2);
+    w.EndArray();
+    EXPECT_EQ(out, "[null]");
+}
+
+}  // namespace
+}  // namespace rms
