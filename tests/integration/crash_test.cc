@@ -172,7 +172,8 @@ TEST_F(CrashTest, KilledAndRestartedReplayEndsLikeAnUninterruptedOne) {
             ASSERT_EQ(answered, n);
             break;
         }
-        EXPECT_FALSE(sent.ok()) << "the connection outlived rmsd";
+        // The kill may come after every answer was already read; the round then ran to the end.
+        ASSERT_TRUE(!sent.ok() || answered == n) << "the connection outlived rmsd";
         ASSERT_GE(answered, kill_points[round]) << sent.message() << "\n" << rmsd->LogTail();
         std::cout << "round " << round << ": killed after " << kill_points[round] << " answers ("
                   << answered << " read)\n";

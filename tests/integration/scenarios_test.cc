@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -190,8 +191,9 @@ void CompareValue(const std::string& key, element expected, std::optional<elemen
             double have = 0;
             if (!got->is_number() || got->get_double().get(have) != simdjson::SUCCESS ||
                 std::fabs(want - have) > tolerance + 1e-9) {
-                diff->Add(key, Show(expected) + " (within " + std::to_string(tolerance) + ")",
-                          Show(*got));
+                std::ostringstream within;
+                within << Show(expected) << " (within " << tolerance << ")";
+                diff->Add(key, within.str(), Show(*got));
             }
             return;
         }
