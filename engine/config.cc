@@ -21,8 +21,7 @@ Status IntKey(const toml::node& node, std::string_view key, int64_t lo, int64_t 
     if (!v || *v < lo || *v > hi) {
         return Status::Error("invalid_field", std::string(key) + " (" + Where(node) +
                                                   ") must be a whole number from " +
-                                                  std::to_string(lo) + " to " +
-                                                  std::to_string(hi));
+                                                  std::to_string(lo) + " to " + std::to_string(hi));
     }
     *out = static_cast<T>(*v);
     return Status::Ok();
@@ -74,13 +73,17 @@ Status LoadConfigFile(const std::string& path, Config* c) {
              return s;
          }},
         {"max_future_days",
-         [c](auto& n, auto k) { return IntKey(n, k, 1, 36600, &c->engine.ledger.max_future_days); }},
+         [c](auto& n, auto k) {
+             return IntKey(n, k, 1, 36600, &c->engine.ledger.max_future_days);
+         }},
         {"promise_threshold_percent",
          [c](auto& n, auto k) {
              return IntKey(n, k, 1, 100, &c->engine.ledger.promise_threshold_percent);
          }},
         {"promise_grace_days",
-         [c](auto& n, auto k) { return IntKey(n, k, 0, 365, &c->engine.ledger.promise_grace_days); }},
+         [c](auto& n, auto k) {
+             return IntKey(n, k, 0, 365, &c->engine.ledger.promise_grace_days);
+         }},
         {"max_connections",
          [c](auto& n, auto k) { return IntKey(n, k, 1, 65536, &c->limits.max_connections); }},
         {"max_unanswered",

@@ -13,7 +13,7 @@ namespace rms {
 // A currency from the pinned ISO 4217 table, held as its position in that table. Cheap to copy
 // and compare; ordering by index is ordering by code, since the table is sorted by code.
 class Currency {
-  public:
+public:
     // An invalid currency: valid() is false, code() is empty and exponent() is 0.
     Currency() = default;
 
@@ -43,7 +43,7 @@ class Currency {
     friend bool operator==(Currency, Currency) = default;
     friend auto operator<=>(Currency, Currency) = default;
 
-  private:
+private:
     static constexpr uint16_t kInvalidIndex = 0xffff;
 
     explicit Currency(uint16_t index) : index_(index) {}

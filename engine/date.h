@@ -14,7 +14,7 @@ namespace rms {
 // A civil date in the proleptic Gregorian calendar, counted in days since 1970-01-01
 // (1970-01-01 is 0, 1969-12-31 is -1). The default is 1970-01-01.
 class Date {
-  public:
+public:
     constexpr Date() = default;
     constexpr explicit Date(int32_t days_since_epoch) : days_(days_since_epoch) {}
 
@@ -41,7 +41,7 @@ class Date {
     friend auto operator<=>(Date, Date) = default;
     friend bool operator==(Date, Date) = default;
 
-  private:
+private:
     int32_t days_ = 0;
 };
 

@@ -78,7 +78,9 @@ Engine::Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
     thread_ = std::thread([this] { Run(); });
 }
 
-Engine::~Engine() { Stop(); }
+Engine::~Engine() {
+    Stop();
+}
 
 void Engine::Stop() {
     {
@@ -153,9 +155,9 @@ std::string Engine::Decide(PendingEvent& pending, storage::Batch* batch,
             metrics_->CountEvents(EventTypeName(e.type), "duplicate");
             return OkAnswer(e.id, true);
         }
-        Status conflict = Status::Error(
-            "conflict", "event \"" + e.id + "\" from source \"" + e.source +
-                            "\" was already applied with other content");
+        Status conflict =
+            Status::Error("conflict", "event \"" + e.id + "\" from source \"" + e.source +
+                                          "\" was already applied with other content");
         metrics_->CountEvents(EventTypeName(e.type), "conflict");
         return ErrorAnswer(e.id, pending.line, conflict);
     }

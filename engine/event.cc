@@ -17,9 +17,9 @@ constexpr size_t kMaxDepth = 32;
 constexpr size_t kMaxListItems = 10000;
 
 constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
-    "customer.upserted", "invoice.issued",      "credit_note.issued", "payment.received",
-    "credit.applied",    "payment.reversed",    "invoice.written_off", "dispute.opened",
-    "dispute.resolved",  "promise.made",        "promise.cancelled",  "contact.logged",
+    "customer.upserted", "invoice.issued",   "credit_note.issued",  "payment.received",
+    "credit.applied",    "payment.reversed", "invoice.written_off", "dispute.opened",
+    "dispute.resolved",  "promise.made",     "promise.cancelled",   "contact.logged",
     "clock.advanced",    "fx.rate",
 };
 
@@ -287,9 +287,9 @@ public:
         }
         std::string_view s;
         if (e->get_string().get(s) != simdjson::SUCCESS) {
-            Fail("invalid_amount",
-                 Field(key) + " must be a decimal string such as \"12.50\", not a JSON " +
-                     TypeName(*e));
+            Fail("invalid_amount", Field(key) +
+                                       " must be a decimal string such as \"12.50\", not a JSON " +
+                                       TypeName(*e));
             return std::nullopt;
         }
         return std::string(s);
@@ -366,8 +366,8 @@ private:
 };
 
 // Reads the element `e` of array `key` at `index` as an object.
-std::optional<simdjson::dom::object> ListObject(FieldReader& r, std::string_view key,
-                                                size_t index, simdjson::dom::element e) {
+std::optional<simdjson::dom::object> ListObject(FieldReader& r, std::string_view key, size_t index,
+                                                simdjson::dom::element e) {
     simdjson::dom::object obj;
     if (e.get_object().get(obj) != simdjson::SUCCESS) {
         r.Fail("invalid_field", r.Field(key) + "[" + std::to_string(index) + "] must be an object");
@@ -655,7 +655,9 @@ simdjson::dom::parser& ThreadParser() {
 
 }  // namespace
 
-std::string_view EventTypeName(EventType type) { return kTypeNames[static_cast<size_t>(type)]; }
+std::string_view EventTypeName(EventType type) {
+    return kTypeNames[static_cast<size_t>(type)];
+}
 
 std::optional<EventType> EventTypeFromName(std::string_view name) {
     for (size_t i = 0; i < kTypeNames.size(); ++i) {
@@ -727,8 +729,8 @@ ParsedLine ParseEvent(std::string_view line) {
     }
     if (!r.ok()) {
         Status s = r.TakeStatus();
-        out.status = Status::Error(s.code(), "event " + Quoted(ev.id) + " (" + *type +
-                                                 "): " + s.message());
+        out.status =
+            Status::Error(s.code(), "event " + Quoted(ev.id) + " (" + *type + "): " + s.message());
         return out;
     }
 

@@ -98,10 +98,10 @@ private:
             } else if (partial_.size() + piece.size() > limits().max_line_bytes) {
                 ++line_no_;
                 partial_.clear();
-                Status s = Status::Error(
-                    "line_too_long", "line " + std::to_string(line_no_) + " is longer than " +
-                                         std::to_string(limits().max_line_bytes) +
-                                         " bytes; skipped up to its newline");
+                Status s = Status::Error("line_too_long",
+                                         "line " + std::to_string(line_no_) + " is longer than " +
+                                             std::to_string(limits().max_line_bytes) +
+                                             " bytes; skipped up to its newline");
                 chunk.answers.push_back(ErrorAnswer(std::nullopt, line_no_, s));
                 server_->metrics_->CountEvents("unknown", "line_too_long");
                 discarding_ = nl == std::string_view::npos;
@@ -209,8 +209,7 @@ private:
         }
         writing_ = true;
         asio::async_write(socket_, asio::buffer(out_),
-                          [self = shared_from_this(), lines](boost::system::error_code ec,
-                                                             size_t) {
+                          [self = shared_from_this(), lines](boost::system::error_code ec, size_t) {
                               self->writing_ = false;
                               if (ec) {
                                   self->Close();
@@ -289,7 +288,8 @@ Status IngestServer::Listen(const std::string& host, uint16_t port) {
     boost::system::error_code ec;
     asio::ip::address address = asio::ip::make_address(host, ec);
     if (ec) {
-        return Status::Error("invalid_field", "ingest address \"" + host + "\" is not an IP address");
+        return Status::Error("invalid_field",
+                             "ingest address \"" + host + "\" is not an IP address");
     }
     tcp::endpoint endpoint(address, port);
     acceptor_.open(endpoint.protocol(), ec);

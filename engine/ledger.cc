@@ -8,7 +8,9 @@ namespace rms {
 
 namespace {
 
-std::string Q(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string Q(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
 
 // Erases a map entry that has dropped to zero so the maps hold only what is open.
 void AddToDay(std::map<int32_t, int64_t>* m, int32_t day, int64_t delta) {
@@ -81,10 +83,10 @@ int32_t Ledger::DaysPastDue(Date due) const {
 
 Status Ledger::CheckDate(const Event& e) const {
     if (business_date_ && e.date - *business_date_ > options_.max_future_days) {
-        return Status::Error("invalid_date",
-                             "event \"" + e.id + "\": date " + e.date.ToString() + " is more than " +
-                                 std::to_string(options_.max_future_days) +
-                                 " days after the business date " + business_date_->ToString());
+        return Status::Error(
+            "invalid_date", "event \"" + e.id + "\": date " + e.date.ToString() + " is more than " +
+                                std::to_string(options_.max_future_days) +
+                                " days after the business date " + business_date_->ToString());
     }
     return Status::Ok();
 }
@@ -144,13 +146,13 @@ void Ledger::RollOneDay() {
 
 Status Ledger::Apply(const Event& e, uint64_t seq) {
     static constexpr std::array<Handler, kEventTypeCount> kHandlers = {
-        &Ledger::ApplyCustomerUpserted, &Ledger::ApplyInvoiceIssued,
-        &Ledger::ApplyCreditNoteIssued, &Ledger::ApplyPaymentReceived,
-        &Ledger::ApplyCreditApplied,    &Ledger::ApplyPaymentReversed,
+        &Ledger::ApplyCustomerUpserted,  &Ledger::ApplyInvoiceIssued,
+        &Ledger::ApplyCreditNoteIssued,  &Ledger::ApplyPaymentReceived,
+        &Ledger::ApplyCreditApplied,     &Ledger::ApplyPaymentReversed,
         &Ledger::ApplyInvoiceWrittenOff, &Ledger::ApplyDisputeOpened,
-        &Ledger::ApplyDisputeResolved,  &Ledger::ApplyPromiseMade,
-        &Ledger::ApplyPromiseCancelled, &Ledger::ApplyContactLogged,
-        &Ledger::ApplyNothing,          &Ledger::ApplyFxRate,
+        &Ledger::ApplyDisputeResolved,   &Ledger::ApplyPromiseMade,
+        &Ledger::ApplyPromiseCancelled,  &Ledger::ApplyContactLogged,
+        &Ledger::ApplyNothing,           &Ledger::ApplyFxRate,
     };
     Status date = CheckDate(e);
     if (!date.ok()) {
@@ -174,8 +176,7 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
 Result<uint32_t> Ledger::KnownCustomer(std::string_view id) const {
     auto it = customer_index_.find(std::string(id));
     if (it == customer_index_.end()) {
-        return Status::Error("unknown_customer",
-                             "customer " + Q(id) + " was never upserted");
+        return Status::Error("unknown_customer", "customer " + Q(id) + " was never upserted");
     }
     return it->second;
 }
@@ -193,8 +194,8 @@ Status Ledger::CheckCustomerMatch(const Event& e, uint32_t customer) const {
         return Status::Ok();
     }
     if (customer_index_.count(e.customer) == 0) {
-        return Status::Error("unknown_customer", "customer " + Q(e.customer) +
-                                                     " was never upserted");
+        return Status::Error("unknown_customer",
+                             "customer " + Q(e.customer) + " was never upserted");
     }
     return Status::Error("customer_mismatch", "field \"customer\" is " + Q(e.customer) +
                                                   " but the item belongs to " +
@@ -295,10 +296,10 @@ Status Ledger::ApplyCustomerUpserted(const Event& e, uint64_t /*seq*/) {
     }
     CustomerAttributes& a = customers_[it->second].attributes;
     const CustomerAttributes& in = e.attributes;
-    for (auto [dst, src] : {std::pair{&a.name, &in.name}, std::pair{&a.kind, &in.kind},
-                            std::pair{&a.risk, &in.risk}, std::pair{&a.credit_limit, &in.credit_limit},
-                            std::pair{&a.currency, &in.currency}, std::pair{&a.country, &in.country},
-                            std::pair{&a.owner, &in.owner}}) {
+    for (auto [dst, src] :
+         {std::pair{&a.name, &in.name}, std::pair{&a.kind, &in.kind}, std::pair{&a.risk, &in.risk},
+          std::pair{&a.credit_limit, &in.credit_limit}, std::pair{&a.currency, &in.currency},
+          std::pair{&a.country, &in.country}, std::pair{&a.owner, &in.owner}}) {
         if (src->has_value()) {
             *dst = *src;
         }
@@ -334,10 +335,9 @@ Status Ledger::ApplyInvoiceIssued(const Event& e, uint64_t seq) {
         for (const InstallmentSpec& s : e.installments) {
             rec.installments.push_back({s.due, s.amount, 0});
         }
-        std::stable_sort(rec.installments.begin(), rec.installments.end(),
-                         [](const InstallmentRec& a, const InstallmentRec& b) {
-                             return a.due < b.due;
-                         });
+        std::stable_sort(
+            rec.installments.begin(), rec.installments.end(),
+            [](const InstallmentRec& a, const InstallmentRec& b) { return a.due < b.due; });
     }
     uint32_t idx = static_cast<uint32_t>(invoices_.size());
     invoices_.push_back(std::move(rec));
@@ -370,15 +370,14 @@ Status Ledger::ApplyCreditNoteIssued(const Event& e, uint64_t seq) {
     if (invoice) {
         const InvoiceRec& inv = invoices_[*invoice];
         if (inv.customer != *customer) {
-            return Status::Error("customer_mismatch", "invoice " + Q(inv.id) +
-                                                          " belongs to " +
+            return Status::Error("customer_mismatch", "invoice " + Q(inv.id) + " belongs to " +
                                                           Q(customers_[inv.customer].id));
         }
         if (inv.currency != e.currency) {
-            return Status::Error("currency_mismatch",
-                                 "credit note in " + std::string(e.currency.code()) +
-                                     " for invoice " + Q(inv.id) + " in " +
-                                     std::string(inv.currency.code()));
+            return Status::Error("currency_mismatch", "credit note in " +
+                                                          std::string(e.currency.code()) +
+                                                          " for invoice " + Q(inv.id) + " in " +
+                                                          std::string(inv.currency.code()));
         }
         if (e.amount > inv.open()) {
             return Status::Error("invalid_amount",
@@ -425,8 +424,8 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     for (const AllocationSpec& a : e.allocations) {
         auto it = invoice_index_.find(a.invoice);
         if (it == invoice_index_.end()) {
-            return Status::Error("unknown_invoice",
-                                 "allocation to invoice " + Q(a.invoice) + ", which does not exist");
+            return Status::Error("unknown_invoice", "allocation to invoice " + Q(a.invoice) +
+                                                        ", which does not exist");
         }
         const InvoiceRec& inv = invoices_[it->second];
         if (inv.customer != *customer) {
@@ -508,8 +507,8 @@ Status Ledger::ApplyCreditApplied(const Event& e, uint64_t /*seq*/) {
     }
     if (inv.currency != e.currency) {
         return Status::Error("currency_mismatch", "credit in " + std::string(e.currency.code()) +
-                                                      " applied to invoice " + Q(inv.id) +
-                                                      " in " + std::string(inv.currency.code()));
+                                                      " applied to invoice " + Q(inv.id) + " in " +
+                                                      std::string(inv.currency.code()));
     }
     // The customer's credit lots in this currency, oldest first.
     std::vector<CreditRec*> lots;
@@ -609,7 +608,8 @@ Status Ledger::ApplyInvoiceWrittenOff(const Event& e, uint64_t /*seq*/) {
     if (e.has_amount) {
         Result<int64_t> parsed = ParseAmount(e.amount_text, inv.currency);
         if (!parsed.ok()) {
-            return Status::Error("invalid_amount", "field \"amount\": " + parsed.status().message());
+            return Status::Error("invalid_amount",
+                                 "field \"amount\": " + parsed.status().message());
         }
         amount = *parsed;
     }
@@ -617,11 +617,10 @@ Status Ledger::ApplyInvoiceWrittenOff(const Event& e, uint64_t /*seq*/) {
         return Status::Error("invalid_amount", "invoice " + Q(inv.id) + " has nothing open");
     }
     if (amount > open) {
-        return Status::Error("invalid_amount", "write-off of " +
-                                                   FormatAmount(amount, inv.currency) +
-                                                   " is more than the " +
-                                                   FormatAmount(open, inv.currency) +
-                                                   " open on invoice " + Q(inv.id));
+        return Status::Error("invalid_amount",
+                             "write-off of " + FormatAmount(amount, inv.currency) +
+                                 " is more than the " + FormatAmount(open, inv.currency) +
+                                 " open on invoice " + Q(inv.id));
     }
     if (checking_) {
         return Status::Ok();
@@ -695,8 +694,8 @@ void Ledger::UpdatePromiseStatus(uint32_t idx) {
     if (p.status == PromiseStatus::kOpen && reached) {
         p.status = PromiseStatus::kKept;
     } else if (p.status == PromiseStatus::kKept && !reached) {
-        p.status = *business_date_ > PromiseDeadline(p) ? PromiseStatus::kBroken
-                                                         : PromiseStatus::kOpen;
+        p.status =
+            *business_date_ > PromiseDeadline(p) ? PromiseStatus::kBroken : PromiseStatus::kOpen;
     } else if (p.status == PromiseStatus::kOpen && *business_date_ > PromiseDeadline(p)) {
         p.status = PromiseStatus::kBroken;
     }
@@ -726,12 +725,12 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
     for (const std::string& id : e.promise_invoices) {
         auto it = invoice_index_.find(id);
         if (it == invoice_index_.end()) {
-            return Status::Error("unknown_invoice", "promise names invoice " + Q(id) +
-                                                        ", which does not exist");
+            return Status::Error("unknown_invoice",
+                                 "promise names invoice " + Q(id) + ", which does not exist");
         }
         if (invoices_[it->second].customer != *customer) {
-            return Status::Error("customer_mismatch", "promise names invoice " + Q(id) +
-                                                          " of another customer");
+            return Status::Error("customer_mismatch",
+                                 "promise names invoice " + Q(id) + " of another customer");
         }
     }
     if (promise_index_.count(e.promise) != 0) {
@@ -799,7 +798,9 @@ Status Ledger::ApplyContactLogged(const Event& e, uint64_t /*seq*/) {
     return Status::Ok();
 }
 
-Status Ledger::ApplyNothing(const Event& /*e*/, uint64_t /*seq*/) { return Status::Ok(); }
+Status Ledger::ApplyNothing(const Event& /*e*/, uint64_t /*seq*/) {
+    return Status::Ok();
+}
 
 Status Ledger::ApplyFxRate(const Event& e, uint64_t /*seq*/) {
     if (checking_) {
@@ -893,7 +894,9 @@ const PromiseRec* Ledger::FindPromise(std::string_view id) const {
 // ---------------------------------------------------------------------------------------------
 // Restore
 
-void Ledger::RestoreMeta(std::optional<Date> business_date) { business_date_ = business_date; }
+void Ledger::RestoreMeta(std::optional<Date> business_date) {
+    business_date_ = business_date;
+}
 
 void Ledger::RestoreCustomer(CustomerRec rec) {
     customer_index_.emplace(rec.id, customers_.size());

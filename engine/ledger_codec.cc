@@ -382,8 +382,8 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
     }
     if (dirty.meta) {
         for (const auto& [pair, rate] : ledger.fx_rates()) {
-            std::string key = "x" + std::string(pair.first.code()) +
-                              std::string(pair.second.code());
+            std::string key =
+                "x" + std::string(pair.first.code()) + std::string(pair.second.code());
             std::string value;
             Writer w(&value);
             w.Signed(rate.rate.mantissa);
@@ -578,6 +578,35 @@ std::string DumpState(const Ledger& ledger) {
         w.Str(value);
     });
     return out;
+}
+
+}  // namespace rms
+
+namespace rms {
+
+Result<std::unique_ptr<Ledger>> RebuildFromEventLog(const storage::Store& store,
+                                                    const LedgerOptions& options) {
+    auto ledger = std::make_unique<Ledger>(options);
+    Status failed;
+    Status scanned = store.Scan("e", [&](std::string_view key, std::string_view value) {
+        uint64_t seq = GetBE(key.substr(1));
+        ParsedLine parsed = ParseEvent(value);
+        Status s = parsed.status.ok() ? ledger->Apply(parsed.event, seq) : parsed.status;
+        if (!s.ok()) {
+            failed = Status::Error("unavailable", "event log entry " + std::to_string(seq) +
+                                                      " does not apply again: " + s.message());
+            return false;
+        }
+        return true;
+    });
+    if (!scanned.ok()) {
+        return scanned;
+    }
+    if (!failed.ok()) {
+        return failed;
+    }
+    ledger->TakeDirty();
+    return ledger;
 }
 
 }  // namespace rms

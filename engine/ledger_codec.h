@@ -53,3 +53,13 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
 std::string DumpState(const Ledger& ledger);
 
 }  // namespace rms
+
+namespace rms {
+
+// Rebuilds a ledger from the event log alone, re-applying every logged event in order. The
+// result must equal the loaded state (DumpState compares them); a mismatch means the stored
+// records and the log disagree.
+Result<std::unique_ptr<Ledger>> RebuildFromEventLog(const storage::Store& store,
+                                                    const LedgerOptions& options);
+
+}  // namespace rms

@@ -51,8 +51,7 @@ void WriteFigures(JsonWriter& w, Currency c, const Figures& f) {
     w.EndObject();
 }
 
-void WriteOptionalString(JsonWriter& w, std::string_view key,
-                         const std::optional<std::string>& v) {
+void WriteOptionalString(JsonWriter& w, std::string_view key, const std::optional<std::string>& v) {
     if (v) {
         w.Key(key);
         w.String(*v);
@@ -114,8 +113,8 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 }
 
 ApiResponse NotFound(std::string_view what, std::string_view id) {
-    return ApiError(404, "not_found", std::string(what) + " \"" + std::string(id) +
-                                          "\" does not exist");
+    return ApiError(404, "not_found",
+                    std::string(what) + " \"" + std::string(id) + "\" does not exist");
 }
 
 }  // namespace
@@ -168,9 +167,8 @@ ApiResponse QueryApi::Get(std::string_view target) const {
         if (!path.starts_with(route.prefix) || !path.ends_with(route.suffix)) {
             continue;
         }
-        std::string_view raw = path.substr(route.prefix.size(), path.size() -
-                                                                   route.prefix.size() -
-                                                                   route.suffix.size());
+        std::string_view raw = path.substr(route.prefix.size(),
+                                           path.size() - route.prefix.size() - route.suffix.size());
         if (raw.empty() || raw.find('/') != std::string_view::npos) {
             continue;
         }
@@ -225,8 +223,7 @@ ApiResponse QueryApi::History(std::string_view query) const {
         w.Key("days");
         w.BeginArray();
         const auto& history = ledger.history();
-        for (auto it = history.lower_bound(*from); it != history.end() && it->first <= *to;
-             ++it) {
+        for (auto it = history.lower_bound(*from); it != history.end() && it->first <= *to; ++it) {
             w.BeginObject();
             w.Key("date");
             w.String(it->first.ToString());

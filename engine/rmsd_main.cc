@@ -1,8 +1,8 @@
 // rmsd: the RMS engine. Starts the store, the ingest listener and the HTTP listener, prints one
 // ready line on stdout, and runs until SIGTERM or SIGINT, then drains and closes cleanly.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
     std::string data_dir, listen, http;
     bool fsync = false;
     bool version = false;
-    app.add_option("-c,--config", config_file, "TOML settings file")
-        ->check(CLI::ExistingFile);
+    app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "data directory (default var/rms)");
     app.add_option("--listen", listen, "ingest address host:port (default 127.0.0.1:7400)");
     app.add_option("--http", http, "query API address host:port (default 127.0.0.1:8080)");

@@ -70,8 +70,8 @@ EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry
                            .Help("Duration of one group commit to the store")
                            .Register(*registry_)
                            .Add({}, prometheus::Histogram::BucketBoundaries{
-                                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                        0.025, 0.05, 0.1, 0.25, 1.0});
+                                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                        0.05, 0.1, 0.25, 1.0});
     connections_ = &BuildGauge()
                         .Name("rms_ingest_connections")
                         .Help("Open ingest connections")
@@ -107,7 +107,9 @@ void EngineMetrics::CountEvents(std::string_view type, std::string_view result, 
     it->second->Increment(static_cast<double>(n));
 }
 
-void EngineMetrics::ObserveCommit(double seconds) { commit_seconds_->Observe(seconds); }
+void EngineMetrics::ObserveCommit(double seconds) {
+    commit_seconds_->Observe(seconds);
+}
 
 void EngineMetrics::AddConnections(int64_t delta) {
     connections_->Increment(static_cast<double>(delta));
@@ -121,7 +123,9 @@ void EngineMetrics::SetDiskFreeBytes(uint64_t bytes) {
     disk_free_->Set(static_cast<double>(bytes));
 }
 
-void EngineMetrics::SetReady(bool ready) { ready_->Set(ready ? 1.0 : 0.0); }
+void EngineMetrics::SetReady(bool ready) {
+    ready_->Set(ready ? 1.0 : 0.0);
+}
 
 namespace {
 

@@ -51,7 +51,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 }
 
 std::optional<uint64_t> Store::FreeBytes() const {
-    struct statvfs st{};
+    struct statvfs st {};
     if (statvfs(dir_.c_str(), &st) != 0) {
         return std::nullopt;
     }
@@ -66,10 +66,10 @@ bool Store::DiskReserveOk() const {
 Status Store::Commit(const Batch& batch) {
     std::optional<uint64_t> free = FreeBytes();
     if (!free.has_value() || *free < options_.min_free_bytes + batch.bytes()) {
-        return Status::Error("unavailable",
-                             "disk reserve low in " + dir_ + ": " +
-                                 std::to_string(free.value_or(0)) + " bytes free, " +
-                                 std::to_string(options_.min_free_bytes) + " reserved");
+        return Status::Error("unavailable", "disk reserve low in " + dir_ + ": " +
+                                                std::to_string(free.value_or(0)) + " bytes free, " +
+                                                std::to_string(options_.min_free_bytes) +
+                                                " reserved");
     }
     rocksdb::WriteBatch wb(batch.bytes() + 16 * batch.size());
     for (const Batch::Op& op : batch.ops_) {
