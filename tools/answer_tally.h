@@ -14,7 +14,7 @@ namespace rms {
 std::string EventTypeOf(std::string_view event_line);
 
 class AnswerTally {
-  public:
+public:
     // Counts `answer_line`, the engine's answer to an event of type `type`. An answer is "ok",
     // "duplicate" (ok with "duplicate":true, or the error code "duplicate"), or its error code;
     // one that does not parse counts as the error "unreadable_answer".
@@ -32,7 +32,7 @@ class AnswerTally {
     // line per error code with its count and the first such answer's event id and message.
     std::string Summary() const;
 
-  private:
+private:
     struct Counts {
         int64_t events = 0;
         int64_t ok = 0;

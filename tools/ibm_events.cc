@@ -8,8 +8,10 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <tuple>
+#include <utility>
 
 #include "engine/currency.h"
 #include "engine/date.h"
@@ -36,7 +38,7 @@ constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
     "DueDate",     "InvoiceAmount", "Disputed",      "SettledDate",
 };
 
-// The prefixes make every id at least this much longer than the CSV value it carries.
+// An event id is a prefix ("ibm-cust-" the longest) and a CSV value; the protocol caps ids.
 constexpr size_t kLongestIdPrefix = std::string_view("ibm-cust-").size();
 constexpr size_t kMaxIdLength = 128;
 

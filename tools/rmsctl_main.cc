@@ -34,7 +34,7 @@ int Fail(int exit_code, const Status& status) {
 
 // Redraws a progress bar on stderr when it is a terminal, at most once per percent.
 class Progress {
-  public:
+public:
     explicit Progress(size_t total) : total_(total), enabled_(isatty(STDERR_FILENO) == 1) {}
 
     void Update(size_t done) {
@@ -52,7 +52,7 @@ class Progress {
         }
     }
 
-  private:
+private:
     static constexpr size_t kNone = static_cast<size_t>(-1);
 
     size_t total_;

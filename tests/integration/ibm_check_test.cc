@@ -309,25 +309,21 @@ struct Replayed {
     std::vector<std::string> answers;
     std::map<int64_t, Figures> history;  // day number → USD figures
     std::vector<std::string> history_dates;
-    std::string history_errors;  // malformed parts of the history answer
+    std::map<int64_t, std::string> date_of;  // day number → its date
+    std::string history_errors;              // malformed parts of the history answer
     std::string kpis_body;
 };
 
 class IbmCheckTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        replayed_ = new Replayed();
-        setup_error_ = new std::string(Replay());
-    }
+    static void SetUpTestSuite() { setup_error_ = Replay(); }
 
     static void TearDownTestSuite() {
         rmsd_.reset();
         dir_.reset();
-        delete replayed_;
-        delete setup_error_;
     }
 
-    void SetUp() override { ASSERT_EQ(*setup_error_, "") << "replay of the sample failed"; }
+    void SetUp() override { ASSERT_EQ(setup_error_, "") << "replay of the sample failed"; }
 
     // Starts rmsd, sends the events, reads the history and the KPIs; returns what went wrong.
     static std::string Replay() {
@@ -406,6 +402,7 @@ protected:
             Figures figures;
             replayed_->history_errors += ReadFigures(usd, &figures, std::string(date));
             replayed_->history[IsoDay(std::string(date))] = figures;
+            replayed_->date_of[IsoDay(std::string(date))] = date;
         }
         return "";
     }
@@ -416,8 +413,8 @@ protected:
         return it == replayed_->history.end() ? nullptr : &it->second;
     }
 
-    static inline Replayed* replayed_ = nullptr;
-    static inline std::string* setup_error_ = nullptr;
+    static inline std::unique_ptr<Replayed> replayed_ = std::make_unique<Replayed>();
+    static inline std::string setup_error_;
     static inline std::vector<ModelInvoice> model_;
     static inline std::unique_ptr<TempDir> dir_;
     static inline std::unique_ptr<RmsdProcess> rmsd_;
@@ -462,8 +459,7 @@ TEST_F(IbmCheckTest, EveryClosedDayMatchesTheModel) {
     for (const auto& [day, engine] : replayed_->history) {
         std::string differences = Differences(ModelAt(model_, day), engine);
         if (!differences.empty() && ++mismatches <= 10) {
-            ADD_FAILURE() << "day " << day - IsoDay(kFirstDay) << " after " << kFirstDay << ":"
-                          << differences;
+            ADD_FAILURE() << replayed_->date_of[day] << ":" << differences;
         }
     }
     EXPECT_EQ(mismatches, 0);
