@@ -238,6 +238,9 @@ TEST_F(IngestTest, SameContentAgainAnswersDuplicateAndChangesNothing) {
         // Member order and spacing do not count.
         R"({ "currency" : "USD", "due":"2024-05-01", "amount":"100.00", "customer":"C1",)"
         R"( "invoice":"I1", "date":"2024-04-01", "type":"invoice.issued", "id":"E2" })",
+        // Equal once parsed: "\u0031" is "1".
+        R"({"id":"E2","type":"invoice.issued","date":"2024-04-01","invoice":"I1",)"
+        R"("customer":"C\u0031","amount":"100.00","currency":"USD","due":"2024-05-01"})",
         // An absent source equals "default".
         R"({"source":"default","id":"E2","type":"invoice.issued","date":"2024-04-01",)"
         R"("invoice":"I1","customer":"C1","amount":"100.00","currency":"USD","due":"2024-05-01"})",
@@ -420,9 +423,69 @@ TEST_F(IngestTest, FieldFaultsComeBeforeTheKeyAndTheState) {
                    "E3");
     // A known key resent with a format fault is that fault, not conflict.
     ExpectRejected(Send(Invoice("E2", "I1", "-1.00")), "invalid_amount", 4, "E2");
+    // Other content under a known key is conflict, whatever the state would say of it.
+    ExpectRejected(Send(Invoice("E2", "I1", "100.00", "2024-04-01", "C404")), "conflict", 5, "E2");
     // The same content again is duplicate, not already_exists.
     Answer again = Send(Invoice("E2", "I1", "100.00"));
     EXPECT_TRUE(again.ok && again.duplicate) << again;
+}
+
+TEST_F(IngestTest, EachStateFaultAnswersItsCodeAndChangesNothing) {
+    const std::vector<std::string> setup = {
+        Customer("E1", "C1"),
+        Customer("E2", "C2"),
+        Invoice("E3", "I1", "100.00"),
+        R"({"id":"E4","type":"invoice.issued","date":"2024-04-01","invoice":"IE","customer":"C1",)"
+        R"("amount":"100.00","currency":"EUR","due":"2024-05-01"})",
+        R"({"id":"E5","type":"payment.received","date":"2024-04-01","payment":"P1",)"
+        R"("customer":"C2","amount":"10.00","currency":"USD"})",
+        R"({"id":"E6","type":"payment.reversed","date":"2024-04-01","payment":"P1"})",
+        R"({"id":"E7","type":"dispute.opened","date":"2024-04-01","invoice":"I1"})",
+    };
+    for (const std::string& line : setup) {
+        Apply(line);
+    }
+    std::string before = Kpis();
+
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {R"({"id":"S1","type":"dispute.opened","date":"2024-04-01","invoice":"I404"})",
+         "unknown_invoice"},
+        {R"({"id":"S2","type":"payment.reversed","date":"2024-04-01","payment":"P404"})",
+         "unknown_payment"},
+        {R"({"id":"S3","type":"promise.cancelled","date":"2024-04-01","promise":"PR404"})",
+         "unknown_promise"},
+        {Invoice("S4", "I4", "10.00", "2024-04-01", "C404"), "unknown_customer"},
+        {Invoice("S5", "I1", "10.00"), "already_exists"},
+        {R"({"id":"S6","type":"payment.received","date":"2024-04-01","payment":"P6",)"
+         R"("customer":"C2","amount":"10.00","currency":"USD",)"
+         R"("allocations":[{"invoice":"I1","amount":"10.00"}]})",
+         "customer_mismatch"},
+        {R"({"id":"S7","type":"dispute.resolved","date":"2024-04-01","invoice":"I1",)"
+         R"("customer":"C2"})",
+         "customer_mismatch"},
+        {R"({"id":"S8","type":"payment.received","date":"2024-04-01","payment":"P8",)"
+         R"("customer":"C1","amount":"10.00","currency":"USD",)"
+         R"("allocations":[{"invoice":"IE","amount":"10.00"}]})",
+         "currency_mismatch"},
+        {R"({"id":"S9","type":"credit_note.issued","date":"2024-04-01","credit_note":"CN9",)"
+         R"("customer":"C1","amount":"10.00","currency":"EUR","invoice":"I1"})",
+         "currency_mismatch"},
+        {R"({"id":"S10","type":"payment.reversed","date":"2024-04-01","payment":"P1"})",
+         "already_reversed"},
+        {R"({"id":"S11","type":"dispute.opened","date":"2024-04-01","invoice":"I1"})",
+         "invalid_state"},
+        {R"({"id":"S12","type":"dispute.resolved","date":"2024-04-01","invoice":"IE"})",
+         "invalid_state"},
+        {R"({"id":"S13","type":"invoice.written_off","date":"2024-04-01","invoice":"I1",)"
+         R"("amount":"100.01"})",
+         "invalid_amount"},
+    };
+    for (size_t i = 0; i < bad.size(); ++i) {
+        SCOPED_TRACE(bad[i].first);
+        ExpectRejected(Send(bad[i].first), bad[i].second,
+                       static_cast<int64_t>(setup.size() + i + 1), "S" + std::to_string(i + 1));
+    }
+    EXPECT_EQ(Kpis(), before);
 }
 
 TEST_F(IngestTest, UnknownCustomerIsRejected) {

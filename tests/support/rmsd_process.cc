@@ -66,6 +66,30 @@ bool ParseLoopbackPort(std::string_view text, uint16_t* port) {
     return true;
 }
 
+// Forks a child that runs argv[0] with stdin, stdout and stderr on the given descriptors and
+// every other descriptor closed. Returns the child's pid, or -1 with errno set.
+pid_t ForkExec(char* const* argv, int stdin_fd, int stdout_fd, int stderr_fd) {
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid != 0) {
+        return pid;
+    }
+    // Only async-signal-safe calls from here to exec. The child dies with the test.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+        ::_exit(126);
+    }
+    ::dup2(stdin_fd, 0);
+    ::dup2(stdout_fd, 1);
+    ::dup2(stderr_fd, 2);
+    ::close_range(3, ~0U, 0);
+    ::execv(argv[0], argv);
+    const char kMessage[] = "test harness: execv of rmsd failed\n";
+    ssize_t ignored = ::write(2, kMessage, sizeof(kMessage) - 1);
+    (void)ignored;
+    ::_exit(127);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RmsdProcess>> RmsdProcess::Start(RmsdOptions options) {
@@ -127,24 +151,7 @@ Status RmsdProcess::Launch() {
         return Status::Error("start_failed", error);
     }
 
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        // Only async-signal-safe calls from here to exec. The child dies with the test.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) {
-            ::_exit(126);
-        }
-        ::dup2(null_fd, 0);
-        ::dup2(pipe_fds[1], 1);
-        ::dup2(log_fd, 2);
-        ::close_range(3, ~0U, 0);
-        ::execv(argv[0], argv.data());
-        const char kMessage[] = "test harness: execv of rmsd failed\n";
-        ssize_t ignored = ::write(2, kMessage, sizeof(kMessage) - 1);
-        (void)ignored;
-        ::_exit(127);
-    }
+    pid_t pid = ForkExec(argv.data(), null_fd, pipe_fds[1], log_fd);
     int fork_errno = errno;
     ::close(pipe_fds[1]);
     ::close(log_fd);
