@@ -63,10 +63,12 @@ std::string_view PromiseStatusName(PromiseStatus s) {
 
 bool DirtySet::empty() const {
     return customers.empty() && invoices.empty() && payments.empty() && credit_notes.empty() &&
-           promises.empty() && closed_days.empty() && !meta;
+           promises.empty() && actions.empty() && segment_changes.empty() && closed_days.empty() &&
+           !meta;
 }
 
-Ledger::Ledger(LedgerOptions options) : options_(options) {}
+Ledger::Ledger(LedgerOptions options)
+    : options_(options), rules_(std::make_shared<rules::RulesConfig>(rules::DefaultRules())) {}
 
 DirtySet Ledger::TakeDirty() {
     DirtySet out = std::move(dirty_);
@@ -100,6 +102,7 @@ void Ledger::AdvanceTo(Date date) {
     while (*business_date_ < date) {
         CloseDay();
         RollOneDay();
+        WakeCustomers();
     }
     dirty_.meta = true;
 }
@@ -134,9 +137,7 @@ void Ledger::RollOneDay() {
         uint32_t p = promise_deadlines_.begin()->second;
         promise_deadlines_.erase(promise_deadlines_.begin());
         if (promises_[p].status == PromiseStatus::kOpen) {
-            promises_[p].status = PromiseStatus::kBroken;
-            promises_[p].status_date = *business_date_;
-            dirty_.promises.insert(p);
+            SetPromiseStatus(p, PromiseStatus::kBroken);
         }
     }
 }
@@ -159,6 +160,7 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
         return date;
     }
     Handler handler = kHandlers[static_cast<size_t>(e.type)];
+    current_event_ = e.id;
     // Every check runs before the date moves, so that a rejected event leaves no trace; the
     // handler then runs again for real on the advanced state.
     checking_ = true;
@@ -170,7 +172,10 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
     if (!business_date_ || e.date > *business_date_) {
         AdvanceTo(e.date);
     }
-    return (this->*handler)(e, seq);
+    Status applied = (this->*handler)(e, seq);
+    paying_ = false;
+    EvaluateTouched();
+    return applied;
 }
 
 Result<uint32_t> Ledger::KnownCustomer(std::string_view id) const {
@@ -213,7 +218,17 @@ CurrencyBook& Ledger::Book(Currency c) {
 void Ledger::AddOpen(uint32_t invoice, uint32_t installment, int64_t delta) {
     InvoiceRec& inv = invoices_[invoice];
     InstallmentRec& inst = inv.installments[installment];
+    bool was_open = inv.open() > 0;
     inst.open += delta;
+    bool is_open = inv.open() > 0;
+    if (was_open && !is_open && paying_) {
+        inv.paid_date = *business_date_;
+        CountPaid(inv, +1);
+    } else if (!was_open && is_open && inv.paid_date) {
+        CountPaid(inv, -1);
+        inv.paid_date.reset();
+    }
+    Touch(inv.customer);
     CurrencyBook& book = Book(inv.currency);
     AddToDay(&book.open_by_due, inst.due.days(), delta);
     book.aging[BucketOf(DaysPastDue(inst.due))] += delta;
@@ -293,7 +308,9 @@ Status Ledger::ApplyCustomerUpserted(const Event& e, uint64_t /*seq*/) {
         rec.id = e.customer;
         rec.created = e.date;
         customers_.push_back(std::move(rec));
+        EnsureCustomerSlots();
     }
+    Touch(it->second);
     CustomerAttributes& a = customers_[it->second].attributes;
     const CustomerAttributes& in = e.attributes;
     for (auto [dst, src] :
@@ -467,6 +484,7 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     Book(e.currency);
 
     int64_t left = e.amount;
+    paying_ = true;
     for (size_t i = 0; i < targets.size(); ++i) {
         left -= TakeFromInvoice(targets[i], e.allocations[i].amount, &pay.applied);
     }
@@ -544,6 +562,7 @@ Status Ledger::ApplyCreditApplied(const Event& e, uint64_t /*seq*/) {
     std::stable_sort(lots.begin(), lots.end(), [](const CreditRec* a, const CreditRec* b) {
         return std::tie(a->date, a->seq) < std::tie(b->date, b->seq);
     });
+    paying_ = true;
     int64_t left = e.amount;
     for (CreditRec* lot : lots) {
         if (left == 0) {
@@ -653,6 +672,9 @@ Status Ledger::ApplyDisputeOpened(const Event& e, uint64_t /*seq*/) {
     inv.disputed = true;
     Book(inv.currency).disputed += inv.open();
     dirty_.invoices.insert(*invoice);
+    customers_[inv.customer].dispute_dates.push_back(e.date);
+    dirty_.customers.insert(inv.customer);
+    Touch(inv.customer);
     return Status::Ok();
 }
 
@@ -675,6 +697,7 @@ Status Ledger::ApplyDisputeResolved(const Event& e, uint64_t /*seq*/) {
     inv.disputed = false;
     Book(inv.currency).disputed -= inv.open();
     dirty_.invoices.insert(*invoice);
+    Touch(inv.customer);
     return Status::Ok();
 }
 
@@ -690,17 +713,13 @@ void Ledger::UpdatePromiseStatus(uint32_t idx) {
     PromiseRec& p = promises_[idx];
     bool reached = static_cast<__int128>(p.paid) * 100 >=
                    static_cast<__int128>(p.amount) * options_.promise_threshold_percent;
-    PromiseStatus before = p.status;
     if (p.status == PromiseStatus::kOpen && reached) {
-        p.status = PromiseStatus::kKept;
+        SetPromiseStatus(idx, PromiseStatus::kKept);
     } else if (p.status == PromiseStatus::kKept && !reached) {
-        p.status =
-            *business_date_ > PromiseDeadline(p) ? PromiseStatus::kBroken : PromiseStatus::kOpen;
+        SetPromiseStatus(idx, *business_date_ > PromiseDeadline(p) ? PromiseStatus::kBroken
+                                                                   : PromiseStatus::kOpen);
     } else if (p.status == PromiseStatus::kOpen && *business_date_ > PromiseDeadline(p)) {
-        p.status = PromiseStatus::kBroken;
-    }
-    if (p.status != before) {
-        p.status_date = *business_date_;
+        SetPromiseStatus(idx, PromiseStatus::kBroken);
     }
     dirty_.promises.insert(idx);
 }
@@ -757,6 +776,8 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
     uint32_t idx = static_cast<uint32_t>(promises_.size());
     promises_.push_back(std::move(rec));
     promise_index_.emplace(e.promise, idx);
+    ++promise_transitions_[static_cast<size_t>(PromiseStatus::kOpen)];
+    Touch(*customer);
     customers_[*customer].promises.push_back(idx);
     promise_deadlines_.emplace(PromiseDeadline(promises_[idx]), idx);
     UpdatePromiseStatus(idx);
@@ -783,9 +804,7 @@ Status Ledger::ApplyPromiseCancelled(const Event& e, uint64_t /*seq*/) {
     if (checking_) {
         return Status::Ok();
     }
-    p.status = PromiseStatus::kCancelled;
-    p.status_date = *business_date_;
-    dirty_.promises.insert(it->second);
+    SetPromiseStatus(it->second, PromiseStatus::kCancelled);
     return Status::Ok();
 }
 
@@ -932,6 +951,14 @@ void Ledger::RestoreFxRate(Currency currency, Currency base, FxRate rate) {
     fx_[{currency, base}] = rate;
 }
 
+void Ledger::RestoreAction(ActionRec rec) {
+    actions_.push_back(std::move(rec));
+}
+
+void Ledger::RestoreSegmentChange(SegmentChange rec) {
+    segment_changes_.push_back(std::move(rec));
+}
+
 void Ledger::FinishRestore() {
     for (uint32_t i = 0; i < invoices_.size(); ++i) {
         const InvoiceRec& inv = invoices_[i];
@@ -960,14 +987,37 @@ void Ledger::FinishRestore() {
         customers_[credit_notes_[i].customer].credit_notes.push_back(i);
         books_[credit_notes_[i].currency].unapplied += credit_notes_[i].unapplied;
     }
+    EnsureCustomerSlots();
+    for (const InvoiceRec& inv : invoices_) {
+        if (inv.paid_date) {
+            CountPaid(inv, +1);
+        }
+    }
+    for (uint32_t i = 0; i < actions_.size(); ++i) {
+        action_keys_.emplace(actions_[i].key, i);
+    }
     for (uint32_t i = 0; i < promises_.size(); ++i) {
         const PromiseRec& p = promises_[i];
+        ++promise_transitions_[static_cast<size_t>(p.status)];
+        if (p.status == PromiseStatus::kKept) {
+            ++promise_decisions_[p.status_date.days()].first;
+            ++stats_[p.customer].promises_kept;
+        } else if (p.status == PromiseStatus::kBroken) {
+            ++promise_decisions_[p.status_date.days()].second;
+            ++stats_[p.customer].promises_broken;
+        }
         customers_[p.customer].promises.push_back(i);
+        // Every open promise gets its deadline, even one already passed (the grace may have
+        // shrunk since it was stored): the next day roll breaks it.
         bool pending = p.status == PromiseStatus::kOpen || p.status == PromiseStatus::kKept;
-        if (pending && PromiseDeadline(p) >= *business_date_) {
+        if (pending) {
             promise_deadlines_.emplace(PromiseDeadline(p), i);
         }
     }
+    for (uint32_t c = 0; c < customers_.size(); ++c) {
+        Evaluate(c, /*decide=*/false);
+    }
+    touched_.clear();
     dirty_ = DirtySet();
 }
 

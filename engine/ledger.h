@@ -7,8 +7,10 @@
 // event changed is kept as a dirty set for the group commit to persist.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +23,7 @@
 #include "engine/event.h"
 #include "engine/kpis.h"
 #include "engine/status.h"
+#include "rules/rules_config.h"
 
 namespace rms {
 
@@ -49,6 +52,12 @@ struct InvoiceRec {
     int64_t written_off = 0;
     bool disputed = false;
     bool closed_by_write_off = false;
+    // Collections: the date the invoice was last closed by payments or credit (its lateness
+    // counts in the customer's behaviour), and its place in its strategy's cadence.
+    std::optional<Date> paid_date;
+    std::string strategy;    // the strategy its steps follow; empty before the first match
+    uint32_t next_step = 0;  // index among that strategy's invoice steps
+    bool held = false;       // steps came due while paused: resume at the right step only
     std::vector<InstallmentRec> installments;  // sorted by due date
 
     int64_t open() const;
@@ -96,10 +105,42 @@ struct PromiseRec {
     std::vector<std::string> invoices;
 };
 
+// An action decided by the rules engine. `key` is stable: the same decision never makes two.
+struct ActionRec {
+    uint64_t id = 0;  // 1, 2, ... in decision order
+    std::string key;
+    uint32_t customer = 0;
+    std::string invoice;  // empty for customer-level actions
+    std::string strategy;
+    std::string step;
+    rules::ActionKind kind = rules::ActionKind::kReminder;
+    std::string channel;
+    std::string template_name;
+    Date step_date;         // the day the step came due
+    Date created;           // the business date it was decided on
+    std::string caused_by;  // the id of the event being applied when it was decided
+    std::string status = "pending";
+};
+
+struct SegmentChange {
+    uint32_t customer = 0;
+    std::string from;
+    std::string to;
+    std::string reason;
+    Date date;
+    std::string caused_by;
+};
+
 struct CustomerRec {
     std::string id;
     Date created;
     CustomerAttributes attributes;
+    // Collections state, stored with the customer.
+    std::string segment;  // empty until first classified
+    std::string segment_reason;
+    std::vector<Date> dispute_dates;  // disputes opened, for the 180-day count
+    uint32_t episode = 0;             // customer-level steps re-arm when nothing is overdue
+    std::vector<std::string> fired_customer_steps;  // "strategy/step" fired in this episode
     std::vector<uint32_t> invoices;
     std::vector<uint32_t> payments;
     std::vector<uint32_t> credit_notes;
@@ -141,6 +182,8 @@ struct DirtySet {
     std::set<uint32_t> payments;
     std::set<uint32_t> credit_notes;
     std::set<uint32_t> promises;
+    std::vector<uint32_t> actions;          // new actions (indexes)
+    std::vector<uint32_t> segment_changes;  // new segment changes (indexes)
     std::vector<Date> closed_days;
     bool meta = false;
 
@@ -186,6 +229,33 @@ public:
 
     DirtySet TakeDirty();
 
+    // Collections. The rules in force; changing them affects decisions from then on only.
+    void SetRules(std::shared_ptr<const rules::RulesConfig> rules);
+    const rules::RulesConfig& rules() const { return *rules_; }
+    const std::vector<ActionRec>& actions() const { return actions_; }
+    const std::vector<SegmentChange>& segment_changes() const { return segment_changes_; }
+
+    struct WorklistEntry {
+        uint32_t customer = 0;
+        double score = 0;
+        rules::ScoreBreakdown breakdown;
+        rules::CustomerFacts facts;
+        std::string strategy;
+    };
+    // The top customers by priority score, optionally only one owner's or one segment's. Walks
+    // an index kept in score order; only customers with something overdue are listed.
+    std::vector<WorklistEntry> Worklist(size_t limit, std::string_view owner,
+                                        std::string_view segment) const;
+    // The facts the rules see for a customer now.
+    rules::CustomerFacts FactsOf(uint32_t customer) const;
+    const rules::BehaviourStats& StatsOf(uint32_t customer) const { return stats_[customer]; }
+
+    // Promises kept among those kept or broken in the 90-day window; nullopt when none.
+    std::optional<double> PromiseKeptRate() const;
+    // How many promises entered each status (open, kept, broken, cancelled) since start-up,
+    // counting the stored ones once at load.
+    const std::array<uint64_t, 4>& promise_transitions() const { return promise_transitions_; }
+
     // Rebuilding from stored records (see ledger_codec.h): add every record, then Finish().
     void RestoreMeta(std::optional<Date> business_date);
     void RestoreCustomer(CustomerRec rec);
@@ -195,6 +265,8 @@ public:
     void RestorePromise(PromiseRec rec);
     void RestoreClosedDay(ClosedDay day);
     void RestoreFxRate(Currency currency, Currency base, FxRate rate);
+    void RestoreAction(ActionRec rec);
+    void RestoreSegmentChange(SegmentChange rec);
     // Recomputes the books and indexes from the records.
     void FinishRestore();
 
@@ -245,6 +317,19 @@ private:
 
     Figures FiguresOf(Currency c, const CurrencyBook& book) const;
 
+    // Collections (engine/collections.cc).
+    void Touch(uint32_t customer);
+    void EvaluateTouched();
+    void Evaluate(uint32_t customer, bool decide);
+    void FireAction(uint32_t customer, const rules::Strategy& strategy, const rules::Step& step,
+                    std::string key, std::string_view invoice, Date step_date);
+    void Schedule(uint32_t customer, Date wake);
+    void Rank(uint32_t customer, const rules::CustomerFacts& facts);
+    void CountPaid(const InvoiceRec& inv, int sign);
+    void SetPromiseStatus(uint32_t promise, PromiseStatus status);
+    void WakeCustomers();
+    void EnsureCustomerSlots();
+
     LedgerOptions options_;
     std::optional<Date> business_date_;
 
@@ -264,6 +349,23 @@ private:
     std::map<std::pair<Currency, Currency>, FxRate> fx_;
     // Open promises by the day after which they break.
     std::multimap<Date, uint32_t> promise_deadlines_;
+
+    // Collections: decisions (stored) and the indexes derived from them and the ledger.
+    std::shared_ptr<const rules::RulesConfig> rules_;
+    std::vector<ActionRec> actions_;
+    std::unordered_map<std::string, uint32_t> action_keys_;
+    std::vector<SegmentChange> segment_changes_;
+    std::vector<rules::BehaviourStats> stats_;
+    std::vector<double> rank_key_;  // score minus the days term's date part; see Rank()
+    std::set<std::pair<double, uint32_t>> worklist_;
+    std::vector<int32_t> wake_day_;
+    std::multimap<int32_t, uint32_t> wakes_;
+    std::vector<std::pair<uint32_t, uint32_t>> broken_promises_;  // (customer, promise) to act on
+    std::set<uint32_t> touched_;
+    std::map<int32_t, std::pair<int, int>> promise_decisions_;  // day -> (kept, broken)
+    std::array<uint64_t, 4> promise_transitions_{};
+    std::string current_event_;
+    bool paying_ = false;  // the open amounts being reduced are paid, not credited or written off
 
     DirtySet dirty_;
     // Set while Apply() runs a handler's checks only, before the business date moves.

@@ -6,6 +6,9 @@ namespace rms {
 
 namespace {
 
+// Bumped whenever a record's encoding changes.
+constexpr uint8_t kFormatVersion = 2;
+
 // Appends values to a byte string.
 class Writer {
 public:
@@ -191,6 +194,48 @@ std::string EncodeCustomer(const CustomerRec& c) {
     w.Str(c.id);
     w.Day(c.created);
     EncodeAttributes(w, c.attributes);
+    w.Str(c.segment);
+    w.Str(c.segment_reason);
+    w.Varint(c.dispute_dates.size());
+    for (Date d : c.dispute_dates) {
+        w.Day(d);
+    }
+    w.Varint(c.episode);
+    w.Varint(c.fired_customer_steps.size());
+    for (const std::string& s : c.fired_customer_steps) {
+        w.Str(s);
+    }
+    return out;
+}
+
+std::string EncodeAction(const ActionRec& a) {
+    std::string out;
+    Writer w(&out);
+    w.Varint(a.id);
+    w.Str(a.key);
+    w.Varint(a.customer);
+    w.Str(a.invoice);
+    w.Str(a.strategy);
+    w.Str(a.step);
+    w.U8(static_cast<uint8_t>(a.kind));
+    w.Str(a.channel);
+    w.Str(a.template_name);
+    w.Day(a.step_date);
+    w.Day(a.created);
+    w.Str(a.caused_by);
+    w.Str(a.status);
+    return out;
+}
+
+std::string EncodeSegmentChange(const SegmentChange& g) {
+    std::string out;
+    Writer w(&out);
+    w.Varint(g.customer);
+    w.Str(g.from);
+    w.Str(g.to);
+    w.Str(g.reason);
+    w.Day(g.date);
+    w.Str(g.caused_by);
     return out;
 }
 
@@ -212,6 +257,13 @@ std::string EncodeInvoice(const InvoiceRec& inv) {
         w.Signed(i.amount);
         w.Signed(i.open);
     }
+    w.U8(inv.paid_date.has_value() ? 1 : 0);
+    if (inv.paid_date) {
+        w.Day(*inv.paid_date);
+    }
+    w.Str(inv.strategy);
+    w.Varint(inv.next_step);
+    w.Bool(inv.held);
     return out;
 }
 
@@ -320,6 +372,7 @@ std::string EncodeClosedDay(const ClosedDay& day) {
 std::string EncodeMeta(const Ledger& ledger, uint64_t next_seq) {
     std::string out;
     Writer w(&out);
+    w.U8(kFormatVersion);
     w.U8(ledger.business_date().has_value() ? 1 : 0);
     if (ledger.business_date()) {
         w.Day(*ledger.business_date());
@@ -377,6 +430,12 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
     for (uint32_t i : dirty.promises) {
         batch->Put(RecordKey('r', i), EncodePromise(ledger.promises()[i]));
     }
+    for (uint32_t i : dirty.actions) {
+        batch->Put(RecordKey('a', i), EncodeAction(ledger.actions()[i]));
+    }
+    for (uint32_t i : dirty.segment_changes) {
+        batch->Put(RecordKey('g', i), EncodeSegmentChange(ledger.segment_changes()[i]));
+    }
     for (Date d : dirty.closed_days) {
         batch->Put(DayKey(d), EncodeClosedDay(ledger.history().at(d)));
     }
@@ -407,6 +466,13 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
     }
     if (meta->has_value()) {
         Reader r(**meta);
+        uint8_t version = r.U8();
+        if (version != kFormatVersion) {
+            return Status::Error("unavailable",
+                                 "the store was written in format " + std::to_string(version) +
+                                     ", this rmsd reads format " + std::to_string(kFormatVersion) +
+                                     ": no migration exists yet");
+        }
         std::optional<Date> bd;
         if (r.U8() != 0) {
             bd = r.Day();
@@ -434,6 +500,17 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         c.id = r.Str();
         c.created = r.Day();
         c.attributes = DecodeAttributes(r);
+        c.segment = r.Str();
+        c.segment_reason = r.Str();
+        c.dispute_dates.resize(r.Varint());
+        for (Date& d : c.dispute_dates) {
+            d = r.Day();
+        }
+        c.episode = static_cast<uint32_t>(r.Varint());
+        c.fired_customer_steps.resize(r.Varint());
+        for (std::string& s : c.fired_customer_steps) {
+            s = r.Str();
+        }
         ledger.RestoreCustomer(std::move(c));
         return true;
     }));
@@ -454,6 +531,12 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
             i.amount = r.Signed();
             i.open = r.Signed();
         }
+        if (r.U8() != 0) {
+            inv.paid_date = r.Day();
+        }
+        inv.strategy = r.Str();
+        inv.next_step = static_cast<uint32_t>(r.Varint());
+        inv.held = r.Bool();
         bool valid = inv.customer < ledger.customers().size();
         ledger.RestoreInvoice(std::move(inv));
         return valid;
@@ -497,6 +580,37 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         }
         bool valid = p.customer < ledger.customers().size();
         ledger.RestorePromise(std::move(p));
+        return valid;
+    }));
+    results.push_back(scan('a', [&](Reader& r) {
+        ActionRec a;
+        a.id = r.Varint();
+        a.key = r.Str();
+        a.customer = static_cast<uint32_t>(r.Varint());
+        a.invoice = r.Str();
+        a.strategy = r.Str();
+        a.step = r.Str();
+        a.kind = static_cast<rules::ActionKind>(r.U8());
+        a.channel = r.Str();
+        a.template_name = r.Str();
+        a.step_date = r.Day();
+        a.created = r.Day();
+        a.caused_by = r.Str();
+        a.status = r.Str();
+        bool valid = a.customer < ledger.customers().size();
+        ledger.RestoreAction(std::move(a));
+        return valid;
+    }));
+    results.push_back(scan('g', [&](Reader& r) {
+        SegmentChange g;
+        g.customer = static_cast<uint32_t>(r.Varint());
+        g.from = r.Str();
+        g.to = r.Str();
+        g.reason = r.Str();
+        g.date = r.Day();
+        g.caused_by = r.Str();
+        bool valid = g.customer < ledger.customers().size();
+        ledger.RestoreSegmentChange(std::move(g));
         return valid;
     }));
     results.push_back(scan('h', [&](Reader& r) {
@@ -568,6 +682,12 @@ std::string DumpState(const Ledger& ledger) {
     }
     for (const auto& [date, day] : ledger.history()) {
         all.closed_days.push_back(date);
+    }
+    for (uint32_t i = 0; i < ledger.actions().size(); ++i) {
+        all.actions.push_back(i);
+    }
+    for (uint32_t i = 0; i < ledger.segment_changes().size(); ++i) {
+        all.segment_changes.push_back(i);
     }
     all.meta = true;
     EncodeDirty(ledger, all, 0, &batch);

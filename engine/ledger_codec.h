@@ -7,6 +7,7 @@
 //   "c" idx32           customer          "i" idx32   invoice
 //   "p" idx32           payment           "n" idx32   credit note
 //   "r" idx32           promise           "h" day32   closed day (figures per currency)
+//   "a" idx32           action            "g" idx32   segment change
 //   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
 //   "k" len8 source id  idempotence marker: seq64 of the event, content hash64
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).

@@ -1,0 +1,398 @@
+// The collections side of the ledger: behaviour statistics, segments, the strategies' steps and
+// their actions, and the priority worklist. Everything here is decided inside Ledger::Apply, so
+// actions land in the same commit as the event that caused them and replays decide the same.
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+
+#include "engine/ledger.h"
+
+namespace rms {
+
+namespace {
+
+constexpr int32_t kNoWake = INT32_MAX;
+constexpr int32_t kDisputeWindowDays = 180;
+constexpr int kWeightExponent = 4;  // behaviour weights in 1e-4 major units
+
+double Pow10(int n) {
+    double v = 1.0;
+    for (int i = 0; i < n; ++i) {
+        v *= 10.0;
+    }
+    return v;
+}
+
+int64_t IntPow10(int n) {
+    int64_t v = 1;
+    for (int i = 0; i < n; ++i) {
+        v *= 10;
+    }
+    return v;
+}
+
+}  // namespace
+
+void Ledger::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
+    rules_ = std::move(rules);
+    // Ranks depend on the score weights: recompute them (no decisions are taken here).
+    if (business_date_) {
+        for (uint32_t c = 0; c < customers_.size(); ++c) {
+            Evaluate(c, /*decide=*/false);
+        }
+    }
+}
+
+void Ledger::EnsureCustomerSlots() {
+    stats_.resize(customers_.size());
+    rank_key_.resize(customers_.size(), std::nan(""));
+    wake_day_.resize(customers_.size(), kNoWake);
+}
+
+void Ledger::Touch(uint32_t customer) {
+    touched_.insert(customer);
+}
+
+void Ledger::EvaluateTouched() {
+    while (!touched_.empty()) {
+        uint32_t c = *touched_.begin();
+        touched_.erase(touched_.begin());
+        Evaluate(c, /*decide=*/true);
+    }
+    broken_promises_.clear();
+}
+
+void Ledger::WakeCustomers() {
+    int32_t today = business_date_->days();
+    while (!wakes_.empty() && wakes_.begin()->first <= today) {
+        auto [day, c] = *wakes_.begin();
+        wakes_.erase(wakes_.begin());
+        if (wake_day_[c] == day) {
+            wake_day_[c] = kNoWake;
+            Touch(c);
+        }
+    }
+    EvaluateTouched();
+}
+
+void Ledger::CountPaid(const InvoiceRec& inv, int sign) {
+    rules::BehaviourStats& s = stats_[inv.customer];
+    int32_t late = std::max(0, *inv.paid_date - inv.installments.back().due);
+    int64_t weight = inv.amount * IntPow10(kWeightExponent - inv.currency.exponent());
+    s.paid_invoices += sign;
+    s.paid_on_time += late == 0 ? sign : 0;
+    s.paid_weight += sign * weight;
+    s.paid_weight_days_late += static_cast<__int128>(sign) * weight * late;
+}
+
+void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
+    PromiseRec& p = promises_[idx];
+    if (p.status == status) {
+        return;
+    }
+    rules::BehaviourStats& s = stats_[p.customer];
+    if (p.status == PromiseStatus::kKept) {
+        --promise_decisions_[p.status_date.days()].first;
+        --s.promises_kept;
+    }
+    p.status = status;
+    p.status_date = *business_date_;
+    ++promise_transitions_[static_cast<size_t>(status)];
+    if (status == PromiseStatus::kKept) {
+        ++promise_decisions_[p.status_date.days()].first;
+        ++s.promises_kept;
+    } else if (status == PromiseStatus::kBroken) {
+        ++promise_decisions_[p.status_date.days()].second;
+        ++s.promises_broken;
+        broken_promises_.emplace_back(p.customer, idx);
+    }
+    dirty_.promises.insert(idx);
+    Touch(p.customer);
+}
+
+std::optional<double> Ledger::PromiseKeptRate() const {
+    if (!business_date_) {
+        return std::nullopt;
+    }
+    int32_t to = business_date_->days();
+    int kept = 0;
+    int broken = 0;
+    for (auto it = promise_decisions_.lower_bound(to - (kWindowDays - 1));
+         it != promise_decisions_.end() && it->first <= to; ++it) {
+        kept += it->second.first;
+        broken += it->second.second;
+    }
+    if (kept + broken == 0) {
+        return std::nullopt;
+    }
+    return static_cast<double>(kept) / (kept + broken);
+}
+
+rules::CustomerFacts Ledger::FactsOf(uint32_t c) const {
+    const CustomerRec& cust = customers_[c];
+    rules::CustomerFacts f;
+    f.kind = cust.attributes.kind ? std::string_view(*cust.attributes.kind) : "";
+    f.risk = cust.attributes.risk ? std::string_view(*cust.attributes.risk) : "";
+    f.segment = cust.segment;
+    for (const auto& [currency, figures] : CustomerFigures(cust)) {
+        int64_t scale = IntPow10(currency.exponent());
+        f.open_major += figures.open / scale;
+        f.overdue_major += figures.overdue / scale;
+        f.open_exact_major += static_cast<double>(figures.open) / Pow10(currency.exponent());
+        f.overdue_exact_major += static_cast<double>(figures.overdue) / Pow10(currency.exponent());
+    }
+    std::optional<Date> oldest;
+    for (uint32_t idx : cust.invoices) {
+        const InvoiceRec& inv = invoices_[idx];
+        const InstallmentRec* first = inv.OldestOpen();
+        if (first == nullptr) {
+            continue;
+        }
+        f.open_disputes += inv.disputed ? 1 : 0;
+        if (first->due < *business_date_ && (!oldest || first->due < *oldest)) {
+            oldest = first->due;
+        }
+    }
+    f.days_past_due = oldest ? *business_date_ - *oldest : 0;
+    const PromiseRec* last_decided = nullptr;
+    for (uint32_t idx : cust.promises) {
+        const PromiseRec& p = promises_[idx];
+        f.has_open_promise = f.has_open_promise || p.status == PromiseStatus::kOpen;
+        bool decided = p.status == PromiseStatus::kKept || p.status == PromiseStatus::kBroken;
+        if (decided && (last_decided == nullptr || p.status_date >= last_decided->status_date)) {
+            last_decided = &p;
+        }
+    }
+    f.last_promise_broken = last_decided && last_decided->status == PromiseStatus::kBroken;
+    f.broken_promises = stats_[c].promises_broken;
+    if (cust.attributes.credit_limit) {
+        f.credit_limit_major = std::strtod(cust.attributes.credit_limit->c_str(), nullptr);
+    }
+    return f;
+}
+
+void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, const rules::Step& step,
+                        std::string key, std::string_view invoice, Date step_date) {
+    if (action_keys_.count(key) != 0) {
+        return;
+    }
+    ActionRec a;
+    a.id = actions_.size() + 1;
+    a.key = key;
+    a.customer = customer;
+    a.invoice = std::string(invoice);
+    a.strategy = strategy.name;
+    a.step = step.name;
+    a.kind = step.action;
+    a.channel = step.channel;
+    a.template_name = step.template_name;
+    a.step_date = step_date;
+    a.created = *business_date_;
+    a.caused_by = current_event_;
+    uint32_t idx = static_cast<uint32_t>(actions_.size());
+    action_keys_.emplace(std::move(key), idx);
+    actions_.push_back(std::move(a));
+    dirty_.actions.push_back(idx);
+}
+
+void Ledger::Rank(uint32_t c, const rules::CustomerFacts& facts) {
+    if (!std::isnan(rank_key_[c])) {
+        worklist_.erase({rank_key_[c], c});
+        rank_key_[c] = std::nan("");
+    }
+    if (facts.overdue_exact_major <= 0) {
+        return;
+    }
+    // The days term grows by the same amount for every overdue customer each day, so the index
+    // keeps the score with that term's date part taken out: ordering never needs a daily pass.
+    rules::ScoreBreakdown b = Score(rules_->score, facts);
+    double key = b.Total() - rules_->score.days * business_date_->days();
+    rank_key_[c] = key;
+    worklist_.emplace(key, c);
+}
+
+void Ledger::Schedule(uint32_t c, Date wake) {
+    int32_t day = wake.days();
+    if (day == wake_day_[c]) {
+        return;
+    }
+    wake_day_[c] = day;
+    if (day != kNoWake) {
+        wakes_.emplace(day, c);
+    }
+}
+
+void Ledger::Evaluate(uint32_t c, bool decide) {
+    if (!business_date_) {
+        return;
+    }
+    EnsureCustomerSlots();
+    CustomerRec& cust = customers_[c];
+    Date today = *business_date_;
+    int32_t wake = kNoWake;
+    auto wake_at = [&](Date d) {
+        if (d > today) {
+            wake = std::min(wake, d.days());
+        }
+    };
+
+    rules::BehaviourStats& stats = stats_[c];
+    stats.disputes_180d = 0;
+    for (Date d : cust.dispute_dates) {
+        if (today - d < kDisputeWindowDays) {
+            ++stats.disputes_180d;
+            wake_at(d.AddDays(kDisputeWindowDays));
+        }
+    }
+    if (decide) {
+        rules::SegmentDecision seg = rules::Classify(rules_->segments, stats);
+        if (seg.segment != cust.segment) {
+            SegmentChange change{c,          cust.segment, std::string(seg.segment),
+                                 seg.reason, today,        current_event_};
+            dirty_.segment_changes.push_back(static_cast<uint32_t>(segment_changes_.size()));
+            segment_changes_.push_back(std::move(change));
+            cust.segment = std::string(seg.segment);
+            cust.segment_reason = seg.reason;
+            dirty_.customers.insert(c);
+        }
+    }
+
+    rules::CustomerFacts facts = FactsOf(c);
+    const rules::Strategy* strategy = MatchStrategy(*rules_, facts);
+    bool paused = facts.has_open_promise;
+    std::vector<const rules::Step*> invoice_steps;
+    std::vector<const rules::Step*> customer_steps;
+    if (strategy != nullptr) {
+        for (const rules::Step& step : strategy->steps) {
+            if (step.trigger == rules::StepTrigger::kPromiseBroken) {
+                if (!decide) {
+                    continue;
+                }
+                for (auto [customer, promise] : broken_promises_) {
+                    if (customer == c) {
+                        FireAction(
+                            c, *strategy, step,
+                            strategy->name + "/" + step.name + "/promise/" + promises_[promise].id,
+                            "", today);
+                    }
+                }
+            } else if (step.scope == rules::StepScope::kInvoice) {
+                invoice_steps.push_back(&step);
+            } else {
+                customer_steps.push_back(&step);
+            }
+        }
+    }
+
+    std::optional<Date> oldest_chased;  // the oldest overdue item not under dispute
+    for (uint32_t idx : cust.invoices) {
+        InvoiceRec& inv = invoices_[idx];
+        const InstallmentRec* first = inv.OldestOpen();
+        if (first == nullptr) {
+            continue;
+        }
+        for (const InstallmentRec& i : inv.installments) {
+            if (i.open > 0) {
+                wake_at(i.due.AddDays(1));  // the day it becomes overdue
+            }
+        }
+        if (!inv.disputed && first->due < today &&
+            (!oldest_chased || first->due < *oldest_chased)) {
+            oldest_chased = first->due;
+        }
+        if (strategy == nullptr) {
+            continue;
+        }
+        bool fresh = decide && inv.strategy != strategy->name;
+        if (fresh) {
+            inv.strategy = strategy->name;
+            inv.next_step = 0;
+            dirty_.invoices.insert(idx);
+        }
+        size_t due_until = inv.next_step;
+        while (due_until < invoice_steps.size() &&
+               first->due.AddDays(invoice_steps[due_until]->offset_days) <= today) {
+            ++due_until;
+        }
+        if (fresh) {
+            // A new cadence starts at the step that is due now, not with all the past ones.
+            inv.held = due_until > 0;
+        }
+        if (decide && due_until > inv.next_step) {
+            if (inv.disputed || paused) {
+                inv.held = true;
+            } else {
+                size_t from = inv.held ? due_until - 1 : inv.next_step;
+                for (size_t k = from; k < due_until; ++k) {
+                    const rules::Step& step = *invoice_steps[k];
+                    FireAction(c, *strategy, step,
+                               strategy->name + "/" + step.name + "/invoice/" + inv.id, inv.id,
+                               first->due.AddDays(step.offset_days));
+                }
+                inv.next_step = static_cast<uint32_t>(due_until);
+                inv.held = false;
+            }
+            dirty_.invoices.insert(idx);
+        }
+        if (inv.next_step < invoice_steps.size()) {
+            wake_at(first->due.AddDays(invoice_steps[inv.next_step]->offset_days));
+        }
+    }
+
+    if (!oldest_chased) {
+        if (decide && !cust.fired_customer_steps.empty()) {
+            cust.fired_customer_steps.clear();
+            ++cust.episode;
+            dirty_.customers.insert(c);
+        }
+    } else if (strategy != nullptr) {
+        for (const rules::Step* step : customer_steps) {
+            Date day = oldest_chased->AddDays(step->offset_days);
+            std::string name = strategy->name + "/" + step->name;
+            bool fired =
+                std::find(cust.fired_customer_steps.begin(), cust.fired_customer_steps.end(),
+                          name) != cust.fired_customer_steps.end();
+            if (fired) {
+                continue;
+            }
+            if (day > today) {
+                wake_at(day);
+            } else if (decide && !paused) {
+                FireAction(c, *strategy, *step,
+                           name + "/customer/" + cust.id + "/" + std::to_string(cust.episode), "",
+                           day);
+                cust.fired_customer_steps.push_back(name);
+                dirty_.customers.insert(c);
+            }
+        }
+    }
+
+    Rank(c, facts);
+    Schedule(c, Date(wake));
+}
+
+std::vector<Ledger::WorklistEntry> Ledger::Worklist(size_t limit, std::string_view owner,
+                                                    std::string_view segment) const {
+    std::vector<WorklistEntry> out;
+    for (auto it = worklist_.rbegin(); it != worklist_.rend() && out.size() < limit; ++it) {
+        const CustomerRec& cust = customers_[it->second];
+        if (!owner.empty() && (!cust.attributes.owner || *cust.attributes.owner != owner)) {
+            continue;
+        }
+        if (!segment.empty() && cust.segment != segment) {
+            continue;
+        }
+        WorklistEntry e;
+        e.customer = it->second;
+        e.facts = FactsOf(it->second);
+        e.breakdown = Score(rules_->score, e.facts);
+        e.score = e.breakdown.Total();
+        const rules::Strategy* s = MatchStrategy(*rules_, e.facts);
+        e.strategy = s ? s->name : "";
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+}  // namespace rms
