@@ -74,6 +74,9 @@ Engine::Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
       ledger_(std::move(state.ledger)),
       markers_(std::move(state.markers)),
       next_seq_(state.next_seq) {
+    if (options_.rules) {
+        ledger_->SetRules(options_.rules);
+    }
     PublishMetrics();
     thread_ = std::thread([this] { Run(); });
 }
@@ -97,7 +100,7 @@ void Engine::Stop() {
 }
 
 bool Engine::ready() const {
-    return last_commit_ok_.load() && store_->DiskReserveOk();
+    return last_commit_ok_.load() && !stopped_flag_.load() && store_->DiskReserveOk();
 }
 
 void Engine::Submit(Submission submission) {
@@ -129,13 +132,15 @@ void Engine::Run() {
     }
 }
 
-std::string Engine::Decide(PendingEvent& pending, storage::Batch* batch,
-                           std::unordered_map<uint64_t, const std::string*>* in_group) {
+Engine::Decision Engine::Decide(PendingEvent& pending, storage::Batch* batch,
+                                std::unordered_map<uint64_t, const std::string*>* in_group) {
     Event& e = pending.event;
+    auto reject = [&](const Status& s) {
+        return Decision{ErrorAnswer(e.id, pending.line, s), s.code()};
+    };
     Status date = ledger_->CheckDate(e);
     if (!date.ok()) {
-        metrics_->CountEvents(EventTypeName(e.type), date.code());
-        return ErrorAnswer(e.id, pending.line, date);
+        return reject(date);
     }
     std::string key = MarkerKey(e.source, e.id);
     auto marker = markers_.find(key.substr(1));
@@ -148,27 +153,24 @@ std::string Engine::Decide(PendingEvent& pending, storage::Batch* batch,
             } else {
                 Result<std::optional<std::string>> stored =
                     store_->Get(EventLogKey(marker->second.seq));
-                same = stored.ok() && stored->has_value() && **stored == e.canonical;
+                if (!stored.ok()) {
+                    return reject(stored.status());
+                }
+                same = stored->has_value() && **stored == e.canonical;
             }
         }
         if (same) {
-            metrics_->CountEvents(EventTypeName(e.type), "duplicate");
-            return OkAnswer(e.id, true);
+            return Decision{OkAnswer(e.id, true), "duplicate"};
         }
-        Status conflict =
-            Status::Error("conflict", "event \"" + e.id + "\" from source \"" + e.source +
-                                          "\" was already applied with other content");
-        metrics_->CountEvents(EventTypeName(e.type), "conflict");
-        return ErrorAnswer(e.id, pending.line, conflict);
+        return reject(Status::Error("conflict", "event \"" + e.id + "\" from source \"" + e.source +
+                                                    "\" was already applied with other content"));
     }
     uint64_t seq = next_seq_;
     Status applied = ledger_->Apply(e, seq);
     if (!applied.ok()) {
-        metrics_->CountEvents(EventTypeName(e.type), applied.code());
-        return ErrorAnswer(e.id, pending.line,
-                           Status::Error(applied.code(), "event \"" + e.id + "\" (" +
-                                                             std::string(EventTypeName(e.type)) +
-                                                             "): " + applied.message()));
+        return reject(Status::Error(applied.code(), "event \"" + e.id + "\" (" +
+                                                        std::string(EventTypeName(e.type)) +
+                                                        "): " + applied.message()));
     }
     ++next_seq_;
     Marker m{seq, e.content_hash};
@@ -176,54 +178,83 @@ std::string Engine::Decide(PendingEvent& pending, storage::Batch* batch,
     batch->Put(std::move(key), EncodeMarker(m));
     batch->Put(EventLogKey(seq), e.canonical);
     in_group->emplace(seq, &e.canonical);
-    metrics_->CountEvents(EventTypeName(e.type), "ok");
-    return OkAnswer(e.id, false);
+    return Decision{OkAnswer(e.id, false), "ok"};
 }
 
 void Engine::CommitGroup(std::vector<Submission>* group) {
-    std::vector<std::vector<std::string>> answers(group->size());
+    std::vector<std::vector<Decision>> decisions(group->size());
     {
         std::unique_lock<std::shared_mutex> lock(state_mu_);
         storage::Batch batch;
         std::unordered_map<uint64_t, const std::string*> in_group;
-        for (size_t i = 0; i < group->size(); ++i) {
-            for (PendingEvent& pending : (*group)[i].events) {
-                answers[i].push_back(Decide(pending, &batch, &in_group));
+        Status committed;
+        if (stopped_.ok()) {
+            for (size_t i = 0; i < group->size(); ++i) {
+                for (PendingEvent& pending : (*group)[i].events) {
+                    decisions[i].push_back(Decide(pending, &batch, &in_group));
+                }
             }
+            if (!batch.empty()) {
+                EncodeDirty(*ledger_, ledger_->TakeDirty(), next_seq_, &batch);
+                auto start = std::chrono::steady_clock::now();
+                committed = store_->Commit(batch);
+                metrics_->ObserveCommit(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                        .count());
+            }
+        } else {
+            committed = stopped_;
         }
-        if (!batch.empty()) {
-            EncodeDirty(*ledger_, ledger_->TakeDirty(), next_seq_, &batch);
-            auto start = std::chrono::steady_clock::now();
-            Status committed = store_->Commit(batch);
-            metrics_->ObserveCommit(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            if (!committed.ok()) {
-                if (last_commit_ok_) {
-                    spdlog::error("engine: commit of {} events failed: {}", in_group.size(),
-                                  committed.message());
+        if (!committed.ok()) {
+            if (last_commit_ok_ && stopped_.ok()) {
+                spdlog::error("engine: commit of {} events failed: {}", in_group.size(),
+                              committed.message());
+            }
+            last_commit_ok_ = false;
+            for (size_t i = 0; i < group->size(); ++i) {
+                decisions[i].resize((*group)[i].events.size());
+                for (size_t k = 0; k < decisions[i].size(); ++k) {
+                    const PendingEvent& p = (*group)[i].events[k];
+                    decisions[i][k] =
+                        Decision{ErrorAnswer(p.event.id, p.line, committed), "unavailable"};
                 }
-                last_commit_ok_ = false;
-                for (size_t i = 0; i < group->size(); ++i) {
-                    for (size_t k = 0; k < answers[i].size(); ++k) {
-                        const PendingEvent& p = (*group)[i].events[k];
-                        answers[i][k] = ErrorAnswer(p.event.id, p.line, committed);
-                    }
-                }
+            }
+            if (stopped_.ok() && !batch.empty()) {
                 Status reloaded = Reload();
                 if (!reloaded.ok()) {
-                    spdlog::error("engine: reload after a failed commit failed: {}",
-                                  reloaded.message());
+                    // The memory now holds state the store does not: stop taking events rather
+                    // than answer from it.
+                    spdlog::error(
+                        "engine: reload after a failed commit failed, refusing all "
+                        "events until restart: {}",
+                        reloaded.message());
+                    stopped_flag_ = true;
+                    stopped_ = Status::Error(
+                        "unavailable", "the engine stopped after a storage failure; restart it");
                 }
-            } else if (!last_commit_ok_) {
-                spdlog::info("engine: commits succeed again");
-                last_commit_ok_ = true;
             }
+        } else if (!last_commit_ok_ && !batch.empty()) {
+            spdlog::info("engine: commits succeed again");
+            last_commit_ok_ = true;
         }
     }
     PublishMetrics();
     for (size_t i = 0; i < group->size(); ++i) {
-        (*group)[i].done(std::move(answers[i]));
+        std::vector<std::string> answers;
+        answers.reserve(decisions[i].size());
+        for (size_t k = 0; k < decisions[i].size(); ++k) {
+            metrics_->CountEvents(EventTypeName((*group)[i].events[k].event.type),
+                                  decisions[i][k].result);
+            answers.push_back(std::move(decisions[i][k].answer));
+        }
+        (*group)[i].done(std::move(answers));
     }
+}
+
+void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
+    std::unique_lock<std::shared_mutex> lock(state_mu_);
+    options_.rules = rules;
+    ledger_->SetRules(std::move(rules));
 }
 
 Status Engine::Reload() {
@@ -233,6 +264,9 @@ Status Engine::Reload() {
     }
     LoadedState loaded = std::move(state).value();
     ledger_ = std::move(loaded.ledger);
+    if (options_.rules) {
+        ledger_->SetRules(options_.rules);
+    }
     markers_ = std::move(loaded.markers);
     next_seq_ = loaded.next_seq;
     return Status::Ok();

@@ -34,6 +34,8 @@ struct EngineOptions {
     uint64_t min_free_bytes = 64ull << 20;
     size_t max_group_events = 8192;
     LedgerOptions ledger;
+    // The collections rules; null means the built-in defaults.
+    std::shared_ptr<const rules::RulesConfig> rules;
 };
 
 // One event to commit and the line it came from (for the answer's "line").
@@ -68,6 +70,9 @@ public:
         return fn(*ledger_);
     }
 
+    // Replaces the collections rules; decisions from the next event on use them.
+    void SetRules(std::shared_ptr<const rules::RulesConfig> rules);
+
     // True while the store is open, the disk reserve holds and the last commit succeeded.
     bool ready() const;
 
@@ -76,10 +81,15 @@ private:
            std::unique_ptr<storage::Store> store, LoadedState state);
 
     void Run();
+    // One event's answer and its result for the metrics ("ok", "duplicate" or an error code).
+    struct Decision {
+        std::string answer;
+        std::string result;
+    };
     void CommitGroup(std::vector<Submission>* group);
     // Decides one event: an error or duplicate answer, or applies it.
-    std::string Decide(PendingEvent& pending, storage::Batch* batch,
-                       std::unordered_map<uint64_t, const std::string*>* in_group);
+    Decision Decide(PendingEvent& pending, storage::Batch* batch,
+                    std::unordered_map<uint64_t, const std::string*>* in_group);
     Status Reload();
     void PublishMetrics();
 
@@ -92,6 +102,9 @@ private:
     std::unordered_map<std::string, Marker> markers_;
     uint64_t next_seq_ = 1;
     std::atomic<bool> last_commit_ok_{true};
+    // Set for good when the in-memory state can no longer be trusted (a reload failed).
+    Status stopped_;
+    std::atomic<bool> stopped_flag_{false};
 
     std::mutex queue_mu_;
     std::condition_variable queue_cv_;

@@ -1,5 +1,8 @@
 #include "engine/query_api.h"
 
+#include <array>
+#include <charconv>
+#include <climits>
 #include <optional>
 
 #include "engine/json_writer.h"
@@ -152,6 +155,12 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     if (path == "/v1/kpis/history") {
         return History(query);
     }
+    if (path == "/v1/worklist") {
+        return Worklist(query);
+    }
+    if (path == "/v1/actions") {
+        return Actions(query);
+    }
     struct Route {
         std::string_view prefix;
         std::string_view suffix;
@@ -198,6 +207,23 @@ ApiResponse QueryApi::Kpis() const {
             w.Key(currency.code());
             WriteFigures(w, currency, ledger.CurrencyFiguresNow(currency));
         }
+        w.EndObject();
+        if (!ledger.business_date()) {
+            // Before any event the answer is exactly the protocol's empty shape.
+            w.EndObject();
+            return r;
+        }
+        w.Key("promises");
+        w.BeginObject();
+        std::array<int64_t, 4> by_status{};
+        for (const PromiseRec& p : ledger.promises()) {
+            ++by_status[static_cast<size_t>(p.status)];
+        }
+        for (size_t i = 0; i < by_status.size(); ++i) {
+            w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
+            w.Int(by_status[i]);
+        }
+        WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
         w.EndObject();
         w.EndObject();
         return r;
@@ -265,6 +291,12 @@ ApiResponse QueryApi::Customer(std::string_view id) const {
         }
         WriteOptionalString(w, "country", a.country);
         WriteOptionalString(w, "owner", a.owner);
+        if (!c->segment.empty()) {
+            w.Key("segment");
+            w.String(c->segment);
+            w.Key("segment_reason");
+            w.String(c->segment_reason);
+        }
         w.Key("currencies");
         w.BeginObject();
         for (const auto& [currency, f] : ledger.CustomerFigures(*c)) {
@@ -421,6 +453,156 @@ ApiResponse QueryApi::Promise(std::string_view id) const {
         w.String(PromiseStatusName(p->status));
         w.Key("status_date");
         w.String(p->status_date.ToString());
+        w.EndObject();
+        return r;
+    });
+}
+
+namespace {
+
+// Parses an optional whole-number query parameter within [lo, hi].
+std::optional<ApiResponse> NumberParam(std::string_view query, std::string_view name, int64_t lo,
+                                       int64_t hi, int64_t* out) {
+    std::optional<std::string> text = QueryParam(query, name);
+    if (!text) {
+        return std::nullopt;
+    }
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc() || end != text->data() + text->size() || v < lo || v > hi) {
+        return ApiError(400, "invalid_field",
+                        std::string(name) + " must be a whole number from " + std::to_string(lo) +
+                            " to " + std::to_string(hi));
+    }
+    *out = v;
+    return std::nullopt;
+}
+
+void WriteBreakdown(JsonWriter& w, const rules::ScoreBreakdown& b) {
+    w.Key("breakdown");
+    w.BeginObject();
+    for (auto [name, value] :
+         {std::pair{"overdue", b.overdue}, std::pair{"days_past_due", b.days},
+          std::pair{"risk", b.risk}, std::pair{"broken_promises", b.broken_promises},
+          std::pair{"disputes", b.disputes}, std::pair{"credit_limit", b.credit_limit}}) {
+        w.Key(name);
+        w.Fixed(value, 4);
+    }
+    w.EndObject();
+}
+
+}  // namespace
+
+ApiResponse QueryApi::Worklist(std::string_view query) const {
+    int64_t limit = 50;
+    if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 10000, &limit)) {
+        return *bad;
+    }
+    std::string owner = QueryParam(query, "owner").value_or("");
+    std::string segment = QueryParam(query, "segment").value_or("");
+    return engine_->Read([&](const Ledger& ledger) {
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("business_date");
+        if (ledger.business_date()) {
+            w.String(ledger.business_date()->ToString());
+        } else {
+            w.Null();
+        }
+        w.Key("customers");
+        w.BeginArray();
+        for (const Ledger::WorklistEntry& e :
+             ledger.Worklist(static_cast<size_t>(limit), owner, segment)) {
+            const CustomerRec& c = ledger.customers()[e.customer];
+            w.BeginObject();
+            w.Key("customer");
+            w.String(c.id);
+            w.Key("score");
+            w.Fixed(e.score, 4);
+            WriteBreakdown(w, e.breakdown);
+            w.Key("segment");
+            w.String(c.segment);
+            WriteOptionalString(w, "owner", c.attributes.owner);
+            w.Key("overdue_major");
+            w.Int(e.facts.overdue_major);
+            w.Key("days_past_due");
+            w.Int(e.facts.days_past_due);
+            w.Key("strategy");
+            w.String(e.strategy);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::Actions(std::string_view query) const {
+    int64_t since = 0;
+    int64_t limit = 100;
+    if (std::optional<ApiResponse> bad = NumberParam(query, "since", 0, INT64_MAX, &since)) {
+        return *bad;
+    }
+    if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 10000, &limit)) {
+        return *bad;
+    }
+    std::string status = QueryParam(query, "status").value_or("");
+    return engine_->Read([&](const Ledger& ledger) {
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("actions");
+        w.BeginArray();
+        const auto& actions = ledger.actions();
+        int64_t written = 0;
+        uint64_t last = static_cast<uint64_t>(since);
+        // Ids are 1, 2, ... in decision order: the first after `since` is at index `since`.
+        for (size_t i = static_cast<size_t>(since); i < actions.size() && written < limit; ++i) {
+            const ActionRec& a = actions[i];
+            if (!status.empty() && a.status != status) {
+                continue;
+            }
+            w.BeginObject();
+            w.Key("id");
+            w.Int(static_cast<int64_t>(a.id));
+            w.Key("key");
+            w.String(a.key);
+            w.Key("customer");
+            w.String(ledger.customers()[a.customer].id);
+            if (!a.invoice.empty()) {
+                w.Key("invoice");
+                w.String(a.invoice);
+            }
+            w.Key("strategy");
+            w.String(a.strategy);
+            w.Key("step");
+            w.String(a.step);
+            w.Key("action");
+            w.String(rules::ActionKindName(a.kind));
+            if (!a.channel.empty()) {
+                w.Key("channel");
+                w.String(a.channel);
+            }
+            if (!a.template_name.empty()) {
+                w.Key("template");
+                w.String(a.template_name);
+            }
+            w.Key("step_date");
+            w.String(a.step_date.ToString());
+            w.Key("created");
+            w.String(a.created.ToString());
+            w.Key("caused_by");
+            w.String(a.caused_by);
+            w.Key("status");
+            w.String(a.status);
+            w.EndObject();
+            ++written;
+            last = a.id;
+        }
+        w.EndArray();
+        w.Key("next");
+        w.Int(static_cast<int64_t>(last));
         w.EndObject();
         return r;
     });

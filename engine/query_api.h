@@ -31,6 +31,8 @@ private:
     ApiResponse CustomerItems(std::string_view id) const;
     ApiResponse Invoice(std::string_view id) const;
     ApiResponse Promise(std::string_view id) const;
+    ApiResponse Worklist(std::string_view query) const;
+    ApiResponse Actions(std::string_view query) const;
 
     const Engine* engine_;
     const metrics::EngineMetrics* metrics_;
