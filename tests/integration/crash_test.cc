@@ -23,6 +23,7 @@ namespace {
 
 constexpr char kSamplePath[] = RMS_SOURCE_DIR "/data/ibm-accounts-receivable.csv";
 constexpr char kWholeHistory[] = "/v1/kpis/history?from=2012-01-03&to=2014-01-08";
+constexpr char kAllActions[] = "/v1/actions?limit=10000";
 constexpr int kKills = 4;
 constexpr size_t kWindow = 1000;
 
@@ -124,6 +125,10 @@ TEST_F(CrashTest, KilledAndRestartedReplayEndsLikeAnUninterruptedOne) {
     ASSERT_TRUE(base_history.ok()) << base_history.status().message();
     Result<std::string> base_kpis = Get(*base, "/v1/kpis");
     ASSERT_TRUE(base_kpis.ok()) << base_kpis.status().message();
+    Result<std::string> base_actions = Get(*base, kAllActions);
+    ASSERT_TRUE(base_actions.ok()) << base_actions.status().message();
+    ASSERT_NE(base_actions->find(R"("id":1,)"), std::string::npos)
+        << "the replay decided no action";
     base.reset();
 
     // The same events with kKills crashes: round r is killed after kill_points[r] answers, and
@@ -187,6 +192,10 @@ TEST_F(CrashTest, KilledAndRestartedReplayEndsLikeAnUninterruptedOne) {
     Result<std::string> kpis = Get(*rmsd, "/v1/kpis");
     ASSERT_TRUE(kpis.ok()) << kpis.status().message();
     EXPECT_EQ(*kpis, *base_kpis);
+    // The rules decided exactly the same actions: none lost with a crash, none made twice.
+    Result<std::string> actions = Get(*rmsd, kAllActions);
+    ASSERT_TRUE(actions.ok()) << actions.status().message();
+    EXPECT_TRUE(*actions == *base_actions) << FirstDifference(*base_actions, *actions);
 }
 
 }  // namespace
