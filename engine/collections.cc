@@ -252,6 +252,10 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
                                  seg.reason, today,        current_event_};
             dirty_.segment_changes.push_back(static_cast<uint32_t>(segment_changes_.size()));
             segment_changes_.push_back(std::move(change));
+            if (!cust.segment.empty()) {
+                --segment_counts_[cust.segment];
+            }
+            ++segment_counts_[std::string(seg.segment)];
             cust.segment = std::string(seg.segment);
             cust.segment_reason = seg.reason;
             dirty_.customers.insert(c);

@@ -273,6 +273,7 @@ Status Engine::Reload() {
 }
 
 void Engine::PublishMetrics() {
+    // Only the commit thread (and the constructor before it starts) publishes.
     std::shared_lock<std::shared_mutex> lock(state_mu_, std::defer_lock);
     if (!lock.try_lock()) {
         return;
@@ -299,6 +300,18 @@ void Engine::PublishMetrics() {
         g.add = f.kpis.add;
         g.cei = f.kpis.cei;
         metrics_->SetCurrency(currency.code(), g);
+    }
+    metrics_->SetPromiseTransitions(ledger_->promise_transitions());
+    for (const auto& [segment, customers] : ledger_->segment_counts()) {
+        metrics_->SetSegmentCustomers(segment, customers);
+    }
+    metrics_->SetWorklistCustomers(static_cast<int64_t>(ledger_->worklist_size()));
+    const auto& actions = ledger_->actions();
+    if (actions.size() < actions_published_) {
+        actions_published_ = actions.size();  // after a reload: count from here
+    }
+    for (; actions_published_ < actions.size(); ++actions_published_) {
+        metrics_->CountActions(rules::ActionKindName(actions[actions_published_].kind), 1);
     }
     if (std::optional<uint64_t> free = store_->FreeBytes()) {
         metrics_->SetDiskFreeBytes(*free);

@@ -101,6 +101,7 @@ private:
     std::unique_ptr<Ledger> ledger_;
     std::unordered_map<std::string, Marker> markers_;
     uint64_t next_seq_ = 1;
+    size_t actions_published_ = 0;  // actions already counted in the metrics
     std::atomic<bool> last_commit_ok_{true};
     // Set for good when the in-memory state can no longer be trusted (a reload failed).
     Status stopped_;

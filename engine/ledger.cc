@@ -1015,6 +1015,9 @@ void Ledger::FinishRestore() {
         }
     }
     for (uint32_t c = 0; c < customers_.size(); ++c) {
+        if (!customers_[c].segment.empty()) {
+            ++segment_counts_[customers_[c].segment];
+        }
         Evaluate(c, /*decide=*/false);
     }
     touched_.clear();

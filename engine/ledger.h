@@ -255,6 +255,11 @@ public:
     // How many promises entered each status (open, kept, broken, cancelled) since start-up,
     // counting the stored ones once at load.
     const std::array<uint64_t, 4>& promise_transitions() const { return promise_transitions_; }
+    // Customers per segment (classified customers only) and on the worklist.
+    const std::map<std::string, int64_t, std::less<>>& segment_counts() const {
+        return segment_counts_;
+    }
+    size_t worklist_size() const { return worklist_.size(); }
 
     // Rebuilding from stored records (see ledger_codec.h): add every record, then Finish().
     void RestoreMeta(std::optional<Date> business_date);
@@ -364,6 +369,7 @@ private:
     std::set<uint32_t> touched_;
     std::map<int32_t, std::pair<int, int>> promise_decisions_;  // day -> (kept, broken)
     std::array<uint64_t, 4> promise_transitions_{};
+    std::map<std::string, int64_t, std::less<>> segment_counts_;
     std::string current_event_;
     bool paying_ = false;  // the open amounts being reduced are paid, not credited or written off
 

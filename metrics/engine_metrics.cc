@@ -6,6 +6,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+
 namespace rms::metrics {
 
 namespace {
@@ -87,6 +89,36 @@ EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry
                       .Help("Free bytes on the file system of the data directory")
                       .Register(*registry_)
                       .Add({});
+    promises_ = &BuildCounter()
+                     .Name("rms_promises_total")
+                     .Help(
+                         "Promises to pay that entered each status (open, kept, broken, "
+                         "cancelled)")
+                     .Register(*registry_);
+    for (const char* status : {"open", "kept", "broken", "cancelled"}) {
+        promises_->Add({{"status", status}});
+    }
+    promises_broken_ = &BuildCounter()
+                            .Name("rms_promises_broken_total")
+                            .Help("Promises to pay broken: not kept by their due date plus grace")
+                            .Register(*registry_)
+                            .Add({});
+    actions_ = &BuildCounter()
+                    .Name("rms_actions_total")
+                    .Help("Collection actions decided by the rules, by kind")
+                    .Register(*registry_);
+    for (const char* action : {"reminder", "call", "escalation", "credit_hold"}) {
+        actions_->Add({{"action", action}});
+    }
+    segments_ = &BuildGauge()
+                     .Name("rms_segment_customers")
+                     .Help("Customers in each behaviour segment")
+                     .Register(*registry_);
+    worklist_ = &BuildGauge()
+                     .Name("rms_worklist_customers")
+                     .Help("Customers on the collections worklist (something overdue)")
+                     .Register(*registry_)
+                     .Add({});
     ready_ = &BuildGauge()
                   .Name("rms_ready")
                   .Help("1 while the engine takes events, 0 while it refuses them")
@@ -95,6 +127,36 @@ EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry
 }
 
 EngineMetrics::~EngineMetrics() = default;
+
+void EngineMetrics::SetPromiseTransitions(const std::array<uint64_t, 4>& entered) {
+    static constexpr std::array<const char*, 4> kStatus = {"open", "kept", "broken", "cancelled"};
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < kStatus.size(); ++i) {
+        if (entered[i] > promise_seen_[i]) {
+            double delta = static_cast<double>(entered[i] - promise_seen_[i]);
+            promises_->Add({{"status", kStatus[i]}}).Increment(delta);
+            if (i == 2) {
+                promises_broken_->Increment(delta);
+            }
+        }
+        // A reload after a failed commit can count fewer: keep the high-water mark.
+        promise_seen_[i] = std::max(promise_seen_[i], entered[i]);
+    }
+}
+
+void EngineMetrics::CountActions(std::string_view action, uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    actions_->Add({{"action", std::string(action)}}).Increment(static_cast<double>(n));
+}
+
+void EngineMetrics::SetSegmentCustomers(std::string_view segment, int64_t customers) {
+    std::lock_guard<std::mutex> lock(mu_);
+    segments_->Add({{"segment", std::string(segment)}}).Set(static_cast<double>(customers));
+}
+
+void EngineMetrics::SetWorklistCustomers(int64_t customers) {
+    worklist_->Set(static_cast<double>(customers));
+}
 
 void EngineMetrics::CountEvents(std::string_view type, std::string_view result, uint64_t n) {
     std::lock_guard<std::mutex> lock(mu_);

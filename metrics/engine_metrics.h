@@ -53,6 +53,13 @@ public:
     void SetDiskFreeBytes(uint64_t bytes);
     void SetReady(bool ready);
 
+    // Collections. Promise counts are the number of promises that entered each status
+    // (open, kept, broken, cancelled); the counters advance by what is new since the last call.
+    void SetPromiseTransitions(const std::array<uint64_t, 4>& entered);
+    void CountActions(std::string_view action, uint64_t n);
+    void SetSegmentCustomers(std::string_view segment, int64_t customers);
+    void SetWorklistCustomers(int64_t customers);
+
     // The text exposition of every family.
     std::string Serialize() const;
 
@@ -73,6 +80,12 @@ private:
     prometheus::Gauge* business_date_;
     prometheus::Gauge* disk_free_;
     prometheus::Gauge* ready_;
+    prometheus::Family<prometheus::Counter>* promises_;
+    prometheus::Counter* promises_broken_;
+    prometheus::Family<prometheus::Counter>* actions_;
+    prometheus::Family<prometheus::Gauge>* segments_;
+    prometheus::Gauge* worklist_;
+    std::array<uint64_t, 4> promise_seen_{};
 
     mutable std::mutex mu_;
     std::map<std::pair<std::string, std::string>, prometheus::Counter*, std::less<>> counters_;
