@@ -100,7 +100,8 @@ void Engine::Stop() {
 }
 
 bool Engine::ready() const {
-    return last_commit_ok_.load() && !stopped_flag_.load() && store_->DiskReserveOk();
+    return last_commit_ok_.load() && !stopped_flag_.load() && !draining_.load() &&
+           store_->DiskReserveOk();
 }
 
 void Engine::Submit(Submission submission) {

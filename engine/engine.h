@@ -73,6 +73,9 @@ public:
     // Replaces the collections rules; decisions from the next event on use them.
     void SetRules(std::shared_ptr<const rules::RulesConfig> rules);
 
+    // Marks the engine as shutting down: /readyz answers 503 from then on.
+    void SetDraining() { draining_ = true; }
+
     // True while the store is open, the disk reserve holds and the last commit succeeded.
     bool ready() const;
 
@@ -106,6 +109,7 @@ private:
     // Set for good when the in-memory state can no longer be trusted (a reload failed).
     Status stopped_;
     std::atomic<bool> stopped_flag_{false};
+    std::atomic<bool> draining_{false};
 
     std::mutex queue_mu_;
     std::condition_variable queue_cv_;

@@ -43,6 +43,11 @@ public:
         });
     }
 
+    // Closes at once, answered or not (used when a drain's grace period is over).
+    void ForceClose() {
+        asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+    }
+
     ~IngestConnection() { server_->metrics_->AddConnections(-1); }
 
 private:
@@ -54,7 +59,10 @@ private:
     };
 
     void Read() {
-        if (reading_ || closed_ || draining_ || eof_ || unanswered_ >= limits().max_unanswered) {
+        // Read on only while fewer than max_unanswered lines wait for their answers and every
+        // byte read so far has been cut into lines: memory per connection stays bounded.
+        if (reading_ || closed_ || draining_ || eof_ || unanswered_ >= limits().max_unanswered ||
+            blocked_) {
             return;
         }
         reading_ = true;
@@ -71,7 +79,8 @@ private:
         if (ec) {
             if (ec == asio::error::eof) {
                 eof_ = true;
-                FinishPartialLine();
+                Process();
+                FinishLastLine();
                 MaybeClose();
             } else {
                 Close();
@@ -79,58 +88,69 @@ private:
             return;
         }
         ArmIdleTimer();
-        Consume(std::string_view(read_buf_.data(), n));
+        backlog_.append(read_buf_.data(), n);
+        Process();
         Read();
     }
 
-    // Splits bytes into lines; complete lines join the current chunk.
-    void Consume(std::string_view bytes) {
+    // Cuts the backlog into lines while the read-ahead limit allows; what is left waits.
+    void Process() {
         Chunk chunk;
         std::vector<PendingEvent> events;
-        while (!bytes.empty()) {
-            size_t nl = bytes.find('\n');
-            std::string_view piece = bytes.substr(0, nl);
+        std::string_view bytes(backlog_);
+        size_t used = 0;
+        blocked_ = false;
+        while (used < bytes.size()) {
+            size_t nl = bytes.find('\n', used);
             if (discarding_) {
                 if (nl == std::string_view::npos) {
+                    used = bytes.size();
                     break;
                 }
                 discarding_ = false;
-            } else if (partial_.size() + piece.size() > limits().max_line_bytes) {
+                used = nl + 1;
+                continue;
+            }
+            if (unanswered_ + chunk.answers.size() >= limits().max_unanswered) {
+                blocked_ = true;
+                break;
+            }
+            size_t end = nl == std::string_view::npos ? bytes.size() : nl;
+            if (end - used > limits().max_line_bytes) {
                 ++line_no_;
-                partial_.clear();
                 Status s = Status::Error("line_too_long",
                                          "line " + std::to_string(line_no_) + " is longer than " +
                                              std::to_string(limits().max_line_bytes) +
                                              " bytes; skipped up to its newline");
                 chunk.answers.push_back(ErrorAnswer(std::nullopt, line_no_, s));
                 server_->metrics_->CountEvents("unknown", "line_too_long");
-                discarding_ = nl == std::string_view::npos;
-            } else if (nl == std::string_view::npos) {
-                partial_.append(piece);
-            } else if (partial_.empty()) {
-                HandleLine(piece, &chunk, &events);
-            } else {
-                partial_.append(piece);
-                std::string line = std::move(partial_);
-                partial_.clear();
-                HandleLine(line, &chunk, &events);
+                if (nl == std::string_view::npos) {
+                    discarding_ = true;
+                    used = bytes.size();
+                    break;
+                }
+                used = nl + 1;
+                continue;
             }
             if (nl == std::string_view::npos) {
-                break;
+                break;  // a partial line: wait for the rest
             }
-            bytes.remove_prefix(nl + 1);
+            HandleLine(bytes.substr(used, nl - used), &chunk, &events);
+            used = nl + 1;
         }
+        backlog_.erase(0, used);
         Enqueue(std::move(chunk), std::move(events));
     }
 
-    void FinishPartialLine() {
-        if (partial_.empty() || discarding_) {
+    // At end of input, a last line without its newline is still a line.
+    void FinishLastLine() {
+        if (backlog_.empty() || discarding_ || blocked_) {
             return;
         }
         Chunk chunk;
         std::vector<PendingEvent> events;
-        std::string line = std::move(partial_);
-        partial_.clear();
+        std::string line = std::move(backlog_);
+        backlog_.clear();
         HandleLine(line, &chunk, &events);
         Enqueue(std::move(chunk), std::move(events));
     }
@@ -208,6 +228,7 @@ private:
             return;
         }
         writing_ = true;
+        write_started_ = std::chrono::steady_clock::now();
         asio::async_write(socket_, asio::buffer(out_),
                           [self = shared_from_this(), lines](boost::system::error_code ec, size_t) {
                               self->writing_ = false;
@@ -217,6 +238,12 @@ private:
                               }
                               self->unanswered_ -= lines;
                               self->ArmIdleTimer();
+                              if (self->blocked_) {
+                                  self->Process();
+                                  if (self->eof_) {
+                                      self->FinishLastLine();
+                                  }
+                              }
                               self->Read();
                               self->Flush();
                           });
@@ -236,7 +263,13 @@ private:
             if (ec || !self || self->closed_) {
                 return;
             }
-            if (self->chunks_.empty() && !self->writing_) {
+            auto stuck = std::chrono::steady_clock::now() - self->write_started_;
+            if (self->writing_ &&
+                stuck >= std::chrono::seconds(self->limits().idle_timeout_seconds)) {
+                spdlog::warn("ingest: connection {} has not read its answers for {} s, closing",
+                             self->id_, self->limits().idle_timeout_seconds);
+                self->Close();
+            } else if (self->chunks_.empty() && !self->writing_) {
                 spdlog::debug("ingest: connection {} idle, closing", self->id_);
                 self->Close();
             } else {
@@ -264,13 +297,15 @@ private:
     asio::steady_timer timer_;
     uint64_t id_;
     std::vector<char> read_buf_;
-    std::string partial_;
+    std::string backlog_;  // bytes read but not yet cut into lines
+    std::chrono::steady_clock::time_point write_started_;
     std::string out_;
     std::deque<Chunk> chunks_;
     uint64_t first_chunk_no_ = 0;
     uint64_t line_no_ = 0;
     size_t unanswered_ = 0;
     bool discarding_ = false;
+    bool blocked_ = false;  // the read-ahead limit stopped Process() with bytes left
     bool reading_ = false;
     bool writing_ = false;
     bool eof_ = false;
@@ -280,7 +315,12 @@ private:
 
 IngestServer::IngestServer(asio::io_context& io, Engine* engine, metrics::EngineMetrics* metrics,
                            IngestLimits limits)
-    : io_(io), acceptor_(io), engine_(engine), metrics_(metrics), limits_(limits) {}
+    : io_(io),
+      acceptor_(io),
+      drain_timer_(io),
+      engine_(engine),
+      metrics_(metrics),
+      limits_(limits) {}
 
 IngestServer::~IngestServer() = default;
 
@@ -350,23 +390,41 @@ size_t IngestServer::connections() const {
 }
 
 void IngestServer::Drain() {
+    engine_->SetDraining();
     asio::post(io_, [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
-        std::vector<std::shared_ptr<IngestConnection>> live;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            draining_ = true;
-            for (auto& [id, weak] : connections_) {
-                if (auto c = weak.lock()) {
-                    live.push_back(std::move(c));
-                }
-            }
-        }
-        for (auto& c : live) {
+        for (auto& c : Live(/*draining=*/true)) {
             c->Drain();
         }
+        // Producers that do not read their answers must not hold the shutdown up for ever.
+        drain_timer_.expires_after(std::chrono::seconds(limits_.drain_grace_seconds));
+        drain_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec) {
+                return;
+            }
+            std::vector<std::shared_ptr<IngestConnection>> live = Live(false);
+            if (!live.empty()) {
+                spdlog::warn("ingest: closing {} connections still open after {} s of draining",
+                             live.size(), limits_.drain_grace_seconds);
+            }
+            for (auto& c : live) {
+                c->ForceClose();
+            }
+        });
     });
+}
+
+std::vector<std::shared_ptr<IngestConnection>> IngestServer::Live(bool start_draining) {
+    std::vector<std::shared_ptr<IngestConnection>> live;
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = draining_ || start_draining;
+    for (auto& [id, weak] : connections_) {
+        if (auto c = weak.lock()) {
+            live.push_back(std::move(c));
+        }
+    }
+    return live;
 }
 
 }  // namespace rms

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/asio.h"
 #include "engine/engine.h"
@@ -20,7 +21,10 @@ struct IngestLimits {
     size_t max_line_bytes = 65536;
     size_t max_unanswered = 1000;
     size_t max_connections = 512;
+    // Also how long a connection may leave its answers unread before it is closed.
     int idle_timeout_seconds = 60;
+    // After SIGTERM, how long connections may take to collect their answers before closing.
+    int drain_grace_seconds = 10;
 };
 
 class IngestConnection;
@@ -44,9 +48,11 @@ private:
     friend class IngestConnection;
     void Accept();
     void Forget(uint64_t id);
+    std::vector<std::shared_ptr<IngestConnection>> Live(bool start_draining);
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer drain_timer_;
     Engine* engine_;
     metrics::EngineMetrics* metrics_;
     IngestLimits limits_;

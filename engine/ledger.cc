@@ -207,6 +207,21 @@ Status Ledger::CheckCustomerMatch(const Event& e, uint32_t customer) const {
                                                   Q(customers_[customer].id));
 }
 
+Status Ledger::CheckTotal(Currency c, int64_t amount, bool invoiced) const {
+    auto it = books_.find(c);
+    int64_t total = it == books_.end() ? 0
+                    : invoiced         ? it->second.issued_total
+                                       : it->second.credit_total;
+    if (amount > kMaxCurrencyTotal - total) {
+        return Status::Error("invalid_amount", "amount " + FormatAmount(amount, c) +
+                                                   " would take the " + std::string(c.code()) +
+                                                   " running total past " +
+                                                   FormatAmount(kMaxCurrencyTotal, c) +
+                                                   ", the most this engine holds exactly");
+    }
+    return Status::Ok();
+}
+
 CurrencyBook& Ledger::Book(Currency c) {
     auto [it, inserted] = books_.try_emplace(c);
     if (inserted) {
@@ -283,6 +298,7 @@ std::vector<std::pair<uint32_t, uint32_t>> Ledger::OpenItemsOldestFirst(uint32_t
 
 void Ledger::AddSales(Currency c, Date day, int64_t amount) {
     CurrencyBook& book = Book(c);
+    book.issued_total += amount;
     AddToDay(&book.sales_by_day, day.days(), amount);
     if (*business_date_ - day < kWindowDays) {
         book.sales_window += amount;
@@ -336,6 +352,9 @@ Status Ledger::ApplyInvoiceIssued(const Event& e, uint64_t seq) {
     if (invoice_index_.count(e.invoice) != 0) {
         return Status::Error("already_exists", "invoice " + Q(e.invoice) + " already exists");
     }
+    if (Status total = CheckTotal(e.currency, e.amount, true); !total.ok()) {
+        return total;
+    }
     if (checking_) {
         return Status::Ok();
     }
@@ -384,6 +403,9 @@ Status Ledger::ApplyCreditNoteIssued(const Event& e, uint64_t seq) {
         return Status::Error("already_exists",
                              "credit note " + Q(e.credit_note) + " already exists");
     }
+    if (Status total = CheckTotal(e.currency, e.amount, false); !total.ok()) {
+        return total;
+    }
     if (invoice) {
         const InvoiceRec& inv = invoices_[*invoice];
         if (inv.customer != *customer) {
@@ -418,7 +440,7 @@ Status Ledger::ApplyCreditNoteIssued(const Event& e, uint64_t seq) {
     credit_note_index_.emplace(e.credit_note, idx);
     customers_[*customer].credit_notes.push_back(idx);
     CreditRec& cn = credit_notes_[idx];
-    Book(e.currency);
+    Book(e.currency).credit_total += e.amount;
     if (invoice) {
         TakeFromInvoice(*invoice, e.amount, &cn.applied);
     } else {
@@ -435,6 +457,9 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     }
     if (payment_index_.count(e.payment) != 0) {
         return Status::Error("already_exists", "payment " + Q(e.payment) + " already exists");
+    }
+    if (Status total = CheckTotal(e.currency, e.amount, false); !total.ok()) {
+        return total;
     }
     std::vector<uint32_t> targets;
     std::map<uint32_t, int64_t> planned;
@@ -481,7 +506,7 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     payment_index_.emplace(e.payment, idx);
     customers_[*customer].payments.push_back(idx);
     CreditRec& pay = payments_[idx];
-    Book(e.currency);
+    Book(e.currency).credit_total += e.amount;
 
     int64_t left = e.amount;
     paying_ = true;
@@ -974,6 +999,7 @@ void Ledger::FinishRestore() {
             }
         }
         AddToDay(&book.sales_by_day, inv.issued.days(), inv.amount);
+        book.issued_total += inv.amount;
         if (*business_date_ - inv.issued < kWindowDays) {
             book.sales_window += inv.amount;
         }
@@ -982,10 +1008,12 @@ void Ledger::FinishRestore() {
     for (uint32_t i = 0; i < payments_.size(); ++i) {
         customers_[payments_[i].customer].payments.push_back(i);
         books_[payments_[i].currency].unapplied += payments_[i].unapplied;
+        books_[payments_[i].currency].credit_total += payments_[i].amount;
     }
     for (uint32_t i = 0; i < credit_notes_.size(); ++i) {
         customers_[credit_notes_[i].customer].credit_notes.push_back(i);
         books_[credit_notes_[i].currency].unapplied += credit_notes_[i].unapplied;
+        books_[credit_notes_[i].currency].credit_total += credit_notes_[i].amount;
     }
     EnsureCustomerSlots();
     for (const InvoiceRec& inv : invoices_) {

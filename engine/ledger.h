@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -168,7 +169,14 @@ struct CurrencyBook {
     int64_t unapplied = 0;
     int64_t written_off = 0;
     int64_t sales_window = 0;
+    // Everything ever invoiced, and ever paid or credited, in this currency. Every other total
+    // is bounded by one of these, so keeping them under kMaxCurrencyTotal keeps all sums exact.
+    int64_t issued_total = 0;
+    int64_t credit_total = 0;
 };
+
+// The most a currency's running totals may reach (half of int64, so sums never overflow).
+inline constexpr int64_t kMaxCurrencyTotal = INT64_MAX / 2;
 
 struct ClosedDay {
     Date date;
@@ -304,6 +312,8 @@ private:
     Status CheckCustomerMatch(const Event& e, uint32_t customer) const;
 
     CurrencyBook& Book(Currency c);
+    // invalid_amount when `amount` would take the currency's running total past the limit.
+    Status CheckTotal(Currency c, int64_t amount, bool invoiced) const;
     // Changes the open amount of one installment, keeping every total in step.
     void AddOpen(uint32_t invoice, uint32_t installment, int64_t delta);
     // Takes up to `amount` from `invoice`, oldest due installment first; returns what it took.

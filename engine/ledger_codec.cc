@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kFormatVersion = 3;
 
 // Appends values to a byte string.
 class Writer {
@@ -394,7 +394,8 @@ Status Corrupt(std::string_view key) {
 
 std::string MarkerKey(std::string_view source, std::string_view id) {
     std::string key(1, 'k');
-    key.push_back(static_cast<char>(source.size()));
+    Writer w(&key);
+    w.Varint(source.size());  // a source can be 512 bytes: one length byte would wrap
     key.append(source);
     key.append(id);
     return key;

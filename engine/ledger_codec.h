@@ -9,7 +9,7 @@
 //   "r" idx32           promise           "h" day32   closed day (figures per currency)
 //   "a" idx32           action            "g" idx32   segment change
 //   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
-//   "k" len8 source id  idempotence marker: seq64 of the event, content hash64
+//   "k" len source id   idempotence marker (len a varint): seq64 of the event, hash64
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
 // Derived totals (books, per-customer lists, deadlines) are not stored: Load recomputes them.
 #pragma once

@@ -234,3 +234,34 @@ TEST_F(LedgerTest, StateErrorsNameTheRightCode) {
 
 }  // namespace
 }  // namespace rms
+
+namespace rms {
+namespace {
+
+TEST(LedgerLimitsTest, RunningTotalsThatWouldOverflowAreRejected) {
+    testing::LedgerDriver driver;
+    ASSERT_TRUE(
+        driver.Send(R"({"id":"c","type":"customer.upserted","date":"2024-01-01","customer":"C"})")
+            .ok());
+    // 4e18 minor units fit; another 1e18 would pass INT64_MAX / 2 (about 4.61e18).
+    ASSERT_TRUE(driver
+                    .Send(R"({"id":"a","type":"invoice.issued","date":"2024-01-01","invoice":"A",)"
+                          R"("customer":"C","amount":"40000000000000000.00","currency":"USD",)"
+                          R"("due":"2024-01-31"})")
+                    .ok());
+    Status s = driver.Send(R"({"id":"b","type":"invoice.issued","date":"2024-01-01",)"
+                           R"("invoice":"B","customer":"C","amount":"10000000000000000.00",)"
+                           R"("currency":"USD","due":"2024-01-31"})");
+    EXPECT_EQ(s.code(), "invalid_amount");
+    Figures f = driver.ledger().CurrencyFiguresNow(Currency::FromCode("USD").value());
+    EXPECT_EQ(f.open, 4000000000000000000);
+    EXPECT_EQ(f.aging[0], 4000000000000000000);
+    Status p = driver.Send(R"({"id":"p","type":"payment.received","date":"2024-01-01",)"
+                           R"("payment":"P","customer":"C","amount":"92233720368547758.07",)"
+                           R"("currency":"USD"})");
+    EXPECT_EQ(p.code(), "invalid_amount");
+    EXPECT_EQ(driver.ledger().CurrencyFiguresNow(Currency::FromCode("USD").value()).unapplied, 0);
+}
+
+}  // namespace
+}  // namespace rms
