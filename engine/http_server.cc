@@ -35,8 +35,17 @@ private:
     }
 
     void OnRead(beast::error_code ec) {
-        if (ec) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
             Close();
+            return;
+        }
+        if (ec) {
+            // A request that does not parse still gets an answer saying why, then the close.
+            bool too_large = ec == http::error::header_limit || ec == http::error::body_limit;
+            ApiResponse out = ApiError(too_large ? 431 : 400, "invalid_request",
+                                       "the HTTP request cannot be read: " + ec.message());
+            Send(std::move(out), 11, false, false);
             return;
         }
         request_ = parser_->release();
@@ -47,17 +56,28 @@ private:
             std::string_view target(request_.target().data(), request_.target().size());
             out = api_->Get(target);
         }
+        Send(std::move(out), request_.version(), request_.keep_alive(),
+             request_.method() == http::verb::head);
+    }
+
+    void Send(ApiResponse out, unsigned version, bool keep_alive, bool head) {
         response_ = {};
-        response_.version(request_.version());
+        response_.version(version);
         response_.result(static_cast<http::status>(out.status));
         response_.set(http::field::content_type, out.content_type);
         response_.set(http::field::cache_control, "no-store");
         if (out.status == 405) {
             response_.set(http::field::allow, "GET, HEAD");
         }
-        response_.keep_alive(request_.keep_alive());
+        response_.keep_alive(keep_alive);
         response_.body() = std::move(out.body);
         response_.prepare_payload();
+        if (head) {
+            // HEAD: the headers of the GET answer, Content-Length included, and no body.
+            size_t length = response_.body().size();
+            response_.body().clear();
+            response_.content_length(length);
+        }
         http::async_write(stream_, response_,
                           [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || !self->response_.keep_alive()) {

@@ -75,10 +75,60 @@ void JsonWriter::Raw(std::string_view json) {
     need_comma_ = true;
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
+size_t Utf8Length(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    auto cont = [&](size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
+    unsigned char c = byte(i);
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        return cont(i + 1) ? 2 : 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (!cont(i + 1) || !cont(i + 2)) {
+            return 0;
+        }
+        unsigned char c1 = byte(i + 1);
+        bool overlong = c == 0xE0 && c1 < 0xA0;
+        bool surrogate = c == 0xED && c1 >= 0xA0;
+        return overlong || surrogate ? 0 : 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) {
+            return 0;
+        }
+        unsigned char c1 = byte(i + 1);
+        bool overlong = c == 0xF0 && c1 < 0x90;
+        bool too_big = c == 0xF4 && c1 >= 0x90;
+        return overlong || too_big ? 0 : 4;
+    }
+    return 0;
+}
+
+}  // namespace
+
 void JsonWriter::AppendQuoted(std::string* out, std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
     out->push_back('"');
-    for (unsigned char c : value) {
+    for (size_t i = 0; i < value.size();) {
+        unsigned char c = static_cast<unsigned char>(value[i]);
+        if (c >= 0x80) {
+            // Text from outside (an id in a URL, say) may not be UTF-8: such bytes become
+            // U+FFFD so that every answer is valid JSON.
+            size_t n = Utf8Length(value, i);
+            if (n == 0) {
+                out->append("\\ufffd");
+                ++i;
+            } else {
+                out->append(value.substr(i, n));
+                i += n;
+            }
+            continue;
+        }
         switch (c) {
             case '"':
                 out->append("\\\"");
@@ -104,6 +154,7 @@ void JsonWriter::AppendQuoted(std::string* out, std::string_view value) {
                     out->push_back(static_cast<char>(c));
                 }
         }
+        ++i;
     }
     out->push_back('"');
 }

@@ -12,6 +12,8 @@ namespace rms {
 namespace {
 
 constexpr int kDayFigureDecimals = 6;
+// The longest range one history request may ask for (ten years and a day).
+constexpr int32_t kMaxHistoryDays = 3661;
 
 void WriteAmount(JsonWriter& w, std::string_view key, int64_t amount, Currency c) {
     w.Key(key);
@@ -241,6 +243,15 @@ ApiResponse QueryApi::History(std::string_view query) const {
     if (!from.ok() || !to.ok()) {
         const Status& s = from.ok() ? to.status() : from.status();
         return ApiError(400, "invalid_date", (from.ok() ? "to: " : "from: ") + s.message());
+    }
+    if (*to < *from) {
+        return ApiError(400, "invalid_date",
+                        "from " + from->ToString() + " is after to " + to->ToString());
+    }
+    if (*to - *from >= kMaxHistoryDays) {
+        return ApiError(400, "invalid_date",
+                        "at most " + std::to_string(kMaxHistoryDays) +
+                            " days per request; ask for the rest in further pages");
     }
     return engine_->Read([&](const Ledger& ledger) {
         ApiResponse r;

@@ -13,4 +13,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"
+# --no-upgrade: packages already installed are left as they are.
+$sudo apt-get install -y -qq --no-install-recommends --no-upgrade "${packages[@]}"

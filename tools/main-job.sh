@@ -11,10 +11,14 @@ http=${RMS_HTTP:-127.0.0.1:8080}
 "$root/tools/install-deps.sh"
 "$root/tools/build.sh"
 
-if [ -f "$data_dir.pid" ] && kill -0 "$(cat "$data_dir.pid")" 2>/dev/null; then
-  echo "stopping the rmsd started before (pid $(cat "$data_dir.pid"))"
-  kill -TERM "$(cat "$data_dir.pid")"
-  while kill -0 "$(cat "$data_dir.pid")" 2>/dev/null; do sleep 0.1; done
+# Stop the rmsd this script started before, if it still runs (and the pid is still an rmsd).
+if [ -f "$data_dir.pid" ]; then
+  old=$(cat "$data_dir.pid")
+  if kill -0 "$old" 2>/dev/null && grep -q rmsd "/proc/$old/cmdline" 2>/dev/null; then
+    echo "stopping the rmsd started before (pid $old)"
+    kill -TERM "$old"
+    while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
+  fi
 fi
 mkdir -p "$data_dir"
 ready="$data_dir.ready"
