@@ -697,6 +697,12 @@ ParsedLine ParseEvent(std::string_view line) {
     std::string dup;
     if (HasDuplicateKeys(doc, &dup)) {
         out.status = Status::Error("invalid_json", "key " + Quoted(dup) + " appears twice");
+        // The id can still be told when it is not the repeated key.
+        std::string_view id;
+        if (dup != "id" && obj.at_key("id").get_string().get(id) == simdjson::SUCCESS &&
+            !id.empty() && CodePoints(id) <= kMaxIdLength) {
+            out.id = std::string(id);
+        }
         return out;
     }
 
