@@ -1,5 +1,6 @@
 #include "engine/config.h"
 
+#include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
 #include <charconv>
@@ -63,7 +64,19 @@ Status LoadConfigFile(const std::string& path, Config* c) {
         {"data_dir", [c](auto& n, auto k) { return StringKey(n, k, &c->data_dir); }},
         {"listen", [c](auto& n, auto k) { return StringKey(n, k, &c->listen); }},
         {"http", [c](auto& n, auto k) { return StringKey(n, k, &c->http); }},
-        {"log_level", [c](auto& n, auto k) { return StringKey(n, k, &c->log_level); }},
+        {"log_level",
+         [c](auto& n, auto k) {
+             Status s = StringKey(n, k, &c->log_level);
+             if (s.ok() && spdlog::level::from_str(c->log_level) == spdlog::level::off &&
+                 c->log_level != "off") {
+                 return Status::Error("invalid_field",
+                                      std::string(k) + " (" + Where(n) + ") \"" + c->log_level +
+                                          "\" is not trace, debug, info, warn, error or off");
+             }
+             return s;
+         }},
+        {"rules_file", [c](auto& n, auto k) { return StringKey(n, k, &c->rules_file); }},
+        {"base_currency", [c](auto& n, auto k) { return StringKey(n, k, &c->base_currency); }},
         {"fsync", [c](auto& n, auto k) { return BoolKey(n, k, &c->engine.fsync); }},
         {"min_free_mib",
          [c](auto& n, auto k) {

@@ -15,6 +15,10 @@ struct Config {
     std::string listen = "127.0.0.1:7400";
     std::string http = "127.0.0.1:8080";
     std::string log_level = "info";
+    // The collections rules (strategies, score, segments); empty: the built-in defaults.
+    std::string rules_file;
+    // The currency /v1/kpis converts all figures into; empty: the base of the latest fx rate.
+    std::string base_currency;
     EngineOptions engine;
     IngestLimits limits;
 };

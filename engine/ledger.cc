@@ -1,5 +1,7 @@
 #include "engine/ledger.h"
 
+#include "engine/fx.h"
+
 #include <algorithm>
 #include <array>
 #include <tuple>
@@ -850,7 +852,12 @@ Status Ledger::ApplyFxRate(const Event& e, uint64_t /*seq*/) {
     if (checking_) {
         return Status::Ok();
     }
-    fx_[{e.currency, e.base}] = FxRate{e.rate, e.date};
+    // The rate policy: the rate dated latest wins; a back-dated rate that arrives late does not
+    // replace a newer one (on the same date, the later arrival wins).
+    auto [it, inserted] = fx_.try_emplace({e.currency, e.base}, FxRate{e.rate, e.date});
+    if (!inserted && e.date >= it->second.date) {
+        it->second = FxRate{e.rate, e.date};
+    }
     dirty_.meta = true;
     return Status::Ok();
 }
@@ -917,6 +924,106 @@ std::map<Currency, Figures> Ledger::CustomerFigures(const CustomerRec& c) const 
     for (auto& [currency, f] : out) {
         f.overdue = f.open - f.aging[0];
     }
+    return out;
+}
+
+std::optional<std::pair<Decimal, bool>> Ledger::RateInto(Currency from, Currency base) const {
+    if (auto it = fx_.find({from, base}); it != fx_.end()) {
+        return std::make_pair(it->second.rate, false);
+    }
+    if (auto it = fx_.find({base, from}); it != fx_.end()) {
+        return std::make_pair(it->second.rate, true);
+    }
+    return std::nullopt;
+}
+
+std::optional<Currency> Ledger::DefaultBase() const {
+    std::optional<Currency> base;
+    std::optional<Date> newest;
+    for (const auto& [pair, rate] : fx_) {
+        if (!newest || rate.date > *newest) {
+            newest = rate.date;
+            base = pair.second;
+        }
+    }
+    return base;
+}
+
+BaseFigures Ledger::BaseFiguresNow(Currency base) const {
+    BaseFigures out;
+    out.base = base;
+    if (!business_date_) {
+        return out;
+    }
+    std::map<int32_t, int64_t> sales_by_day;
+    Figures& f = out.figures;
+    int64_t start = 0;
+    auto start_day = history_.find(business_date_->AddDays(-kWindowDays));
+    for (const auto& [currency, book] : books_) {
+        Decimal one{1, 0};
+        std::optional<std::pair<Decimal, bool>> rate =
+            currency == base ? std::make_optional(std::make_pair(one, false))
+                             : RateInto(currency, base);
+        if (!rate) {
+            out.missing.push_back(currency);
+            continue;
+        }
+        bool failed = false;
+        auto conv = [&](int64_t amount) {
+            std::optional<int64_t> v =
+                ConvertAmount(amount, currency, base, rate->first, rate->second);
+            failed = failed || !v;
+            return v.value_or(0);
+        };
+        Figures c = FiguresOf(currency, book);
+        Figures add;
+        for (int b = 0; b < kBucketCount; ++b) {
+            add.aging[b] = conv(c.aging[b]);
+        }
+        add.disputed = conv(c.disputed);
+        add.unapplied = conv(c.unapplied);
+        add.written_off = conv(c.written_off);
+        add.sales_window = conv(c.sales_window);
+        std::map<int32_t, int64_t> sales;
+        for (const auto& [day, amount] : book.sales_by_day) {
+            sales[day] = conv(amount);
+        }
+        int64_t start_add = 0;
+        if (start_day != history_.end()) {
+            auto it = start_day->second.currencies.find(currency);
+            if (it != start_day->second.currencies.end()) {
+                start_add = conv(it->second.open);
+            }
+        }
+        if (failed) {
+            out.missing.push_back(currency);
+            continue;
+        }
+        out.rates.emplace(currency, BaseFigures::UsedRate{rate->first, rate->second});
+        for (int b = 0; b < kBucketCount; ++b) {
+            f.aging[b] += add.aging[b];
+        }
+        f.disputed += add.disputed;
+        f.unapplied += add.unapplied;
+        f.written_off += add.written_off;
+        f.sales_window += add.sales_window;
+        for (const auto& [day, amount] : sales) {
+            sales_by_day[day] += amount;
+        }
+        start += start_add;
+    }
+    for (int64_t v : f.aging) {
+        f.open += v;
+    }
+    f.overdue = f.open - f.aging[0];
+    KpiInputs in;
+    in.business_date = *business_date_;
+    in.open = f.open;
+    in.current = f.aging[0];
+    in.sales_window = f.sales_window;
+    in.start = start;
+    in.sales_by_day = &sales_by_day;
+    f.kpis = ComputeKpis(in);
     return out;
 }
 

@@ -203,6 +203,18 @@ struct FxRate {
     Date date;
 };
 
+// Every currency's figures converted into one base currency with the latest fx rates.
+struct BaseFigures {
+    Currency base;
+    Figures figures;
+    struct UsedRate {
+        Decimal rate;
+        bool inverse = false;  // the stored rate is one unit of the base in this currency
+    };
+    std::map<Currency, UsedRate> rates;
+    std::vector<Currency> missing;  // currencies left out: no rate into the base
+};
+
 class Ledger {
 public:
     explicit Ledger(LedgerOptions options = {});
@@ -218,6 +230,10 @@ public:
 
     // Figures of one currency at the business date, KPIs included.
     Figures CurrencyFiguresNow(Currency c) const;
+    // All currencies in `base`, each converted with its latest rate into it (or out of it).
+    BaseFigures BaseFiguresNow(Currency base) const;
+    // The base of the fx rate dated latest (ties: the lowest code): the default base currency.
+    std::optional<Currency> DefaultBase() const;
     const std::map<Currency, CurrencyBook>& books() const { return books_; }
     const std::map<Date, ClosedDay>& history() const { return history_; }
     const std::map<std::pair<Currency, Currency>, FxRate>& fx_rates() const { return fx_; }
@@ -331,6 +347,8 @@ private:
     Date PromiseDeadline(const PromiseRec& p) const;
 
     Figures FiguresOf(Currency c, const CurrencyBook& book) const;
+    // The rate turning `from` into `base`, and whether it is the inverse (base into from).
+    std::optional<std::pair<Decimal, bool>> RateInto(Currency from, Currency base) const;
 
     // Collections (engine/collections.cc).
     void Touch(uint32_t customer);

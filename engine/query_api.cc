@@ -163,6 +163,9 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     if (path == "/v1/actions") {
         return Actions(query);
     }
+    if (path == "/v1/rules") {
+        return Rules();
+    }
     struct Route {
         std::string_view prefix;
         std::string_view suffix;
@@ -193,7 +196,7 @@ ApiResponse QueryApi::Get(std::string_view target) const {
 }
 
 ApiResponse QueryApi::Kpis() const {
-    return engine_->Read([](const Ledger& ledger) {
+    return engine_->Read([this](const Ledger& ledger) {
         ApiResponse r;
         JsonWriter w(&r.body);
         w.BeginObject();
@@ -214,6 +217,35 @@ ApiResponse QueryApi::Kpis() const {
             // Before any event the answer is exactly the protocol's empty shape.
             w.EndObject();
             return r;
+        }
+        std::optional<Currency> base = base_currency_ ? base_currency_ : ledger.DefaultBase();
+        if (base) {
+            BaseFigures b = ledger.BaseFiguresNow(*base);
+            w.Key("base");
+            w.BeginObject();
+            w.Key("currency");
+            w.String(base->code());
+            w.Key("rates");
+            w.BeginObject();
+            for (const auto& [currency, used] : b.rates) {
+                w.Key(currency.code());
+                w.BeginObject();
+                w.Key("rate");
+                w.String(FormatDecimal(used.rate));
+                w.Key("inverse");
+                w.Bool(used.inverse);
+                w.EndObject();
+            }
+            w.EndObject();
+            w.Key("missing_rates");
+            w.BeginArray();
+            for (Currency c : b.missing) {
+                w.String(c.code());
+            }
+            w.EndArray();
+            w.Key("figures");
+            WriteFigures(w, *base, b.figures);
+            w.EndObject();
         }
         w.Key("promises");
         w.BeginObject();
@@ -614,6 +646,43 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
         w.EndArray();
         w.Key("next");
         w.Int(static_cast<int64_t>(last));
+        w.EndObject();
+        return r;
+    });
+}
+
+ApiResponse QueryApi::Rules() const {
+    return engine_->Read([](const Ledger& ledger) {
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("strategies");
+        w.BeginArray();
+        for (const rules::Strategy& s : ledger.rules().strategies) {
+            w.BeginObject();
+            w.Key("name");
+            w.String(s.name);
+            w.Key("steps");
+            w.BeginArray();
+            for (const rules::Step& step : s.steps) {
+                w.BeginObject();
+                w.Key("name");
+                w.String(step.name);
+                if (step.trigger == rules::StepTrigger::kPromiseBroken) {
+                    w.Key("on");
+                    w.String("promise_broken");
+                } else {
+                    w.Key("offset_days");
+                    w.Int(step.offset_days);
+                }
+                w.Key("action");
+                w.String(rules::ActionKindName(step.action));
+                w.EndObject();
+            }
+            w.EndArray();
+            w.EndObject();
+        }
+        w.EndArray();
         w.EndObject();
         return r;
     });

@@ -2,6 +2,7 @@
 // Routing and HTTP live in http_server.cc; this file only knows paths, parameters and JSON.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,8 +19,11 @@ struct ApiResponse {
 
 class QueryApi {
 public:
-    QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics)
-        : engine_(engine), metrics_(metrics) {}
+    // `base_currency`: the currency /v1/kpis converts every figure into; when absent, the base
+    // of the fx rate dated latest.
+    QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics,
+             std::optional<Currency> base_currency = std::nullopt)
+        : engine_(engine), metrics_(metrics), base_currency_(base_currency) {}
 
     // Answers a GET of `target` (path and query string).
     ApiResponse Get(std::string_view target) const;
@@ -33,9 +37,11 @@ private:
     ApiResponse Promise(std::string_view id) const;
     ApiResponse Worklist(std::string_view query) const;
     ApiResponse Actions(std::string_view query) const;
+    ApiResponse Rules() const;
 
     const Engine* engine_;
     const metrics::EngineMetrics* metrics_;
+    std::optional<Currency> base_currency_;
 };
 
 // An error body {"error": code, "message": ...} with its HTTP status.

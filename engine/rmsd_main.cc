@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "engine/asio.h"
@@ -13,8 +14,11 @@
 #include "engine/engine.h"
 #include "engine/http_server.h"
 #include "engine/ingest_server.h"
+#include "engine/logging.h"
 #include "engine/query_api.h"
+#include "engine/sd_notify.h"
 #include "metrics/engine_metrics.h"
+#include "rules/rules_config.h"
 
 namespace {
 
@@ -27,6 +31,14 @@ int Fail(int code, const std::string& message) {
     return code;
 }
 
+// Tells systemd (Type=notify) about a state change; a failure is logged, never fatal.
+void Notify(std::string_view state) {
+    rms::Status s = rms::NotifyServiceManager(state);
+    if (!s.ok()) {
+        spdlog::warn("rmsd: {}", s.message());
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,12 +48,23 @@ int main(int argc, char** argv) {
     std::string data_dir, listen, http;
     bool fsync = false;
     bool version = false;
+    std::string log_format = "text";
+    std::string rules_file, check_config, base_currency, log_level;
     app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "data directory (default var/rms)");
     app.add_option("--listen", listen, "ingest address host:port (default 127.0.0.1:7400)");
     app.add_option("--http", http, "query API address host:port (default 127.0.0.1:8080)");
     app.add_flag("--fsync", fsync, "fdatasync every group commit (survives power loss)");
     app.add_flag("--version", version, "print the version and exit");
+    app.add_option("--rules", rules_file, "collections rules (TOML); SIGHUP reloads it");
+    app.add_option("--check-config", check_config,
+                   "check a rules file, print every error with its line, and exit");
+    app.add_option("--base-currency", base_currency,
+                   "convert all figures into this currency in /v1/kpis");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+    app.add_option("--log-format", log_format, "stderr log lines: text or json (one object a line)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -52,8 +75,16 @@ int main(int argc, char** argv) {
         std::printf("rmsd 0.1.0\n");
         return 0;
     }
-    auto logger = spdlog::stderr_color_mt("rmsd");
-    spdlog::set_default_logger(logger);
+    if (!check_config.empty()) {
+        rms::Result<rms::rules::RulesConfig> rules = rms::rules::LoadRulesFile(check_config);
+        if (!rules.ok()) {
+            std::fprintf(stderr, "%s\n", rules.status().message().c_str());
+            return kExitConfig;
+        }
+        std::printf("%s: ok, %zu strategies\n", check_config.c_str(), rules->strategies.size());
+        return 0;
+    }
+    rms::InstallStderrLogger("rmsd", rms::ParseLogFormat(log_format).value());
     if (!config_file.empty()) {
         rms::Status s = rms::LoadConfigFile(config_file, &config);
         if (!s.ok()) {
@@ -70,6 +101,37 @@ int main(int argc, char** argv) {
         config.http = http;
     }
     config.engine.fsync = config.engine.fsync || fsync;
+    if (!rules_file.empty()) {
+        config.rules_file = rules_file;
+    }
+    if (!base_currency.empty()) {
+        config.base_currency = base_currency;
+    }
+    if (!log_level.empty()) {
+        config.log_level = log_level;
+    }
+    if (spdlog::level::from_str(config.log_level) == spdlog::level::off &&
+        config.log_level != "off") {
+        return Fail(kExitUsage, "log level \"" + config.log_level + "\" is not known");
+    }
+    std::optional<rms::Currency> base;
+    if (!config.base_currency.empty()) {
+        base = rms::Currency::FromCode(config.base_currency);
+        if (!base) {
+            return Fail(kExitConfig, "base currency \"" + config.base_currency +
+                                         "\" is not an ISO 4217 code this engine knows");
+        }
+    }
+    if (!config.rules_file.empty()) {
+        rms::Result<rms::rules::RulesConfig> rules = rms::rules::LoadRulesFile(config.rules_file);
+        if (!rules.ok()) {
+            return Fail(kExitConfig, rules.status().message());
+        }
+        config.engine.rules =
+            std::make_shared<const rms::rules::RulesConfig>(std::move(rules).value());
+        spdlog::info("rmsd: rules from {}: {} strategies", config.rules_file,
+                     config.engine.rules->strategies.size());
+    }
     config.engine.data_dir = config.data_dir;
     spdlog::set_level(spdlog::level::from_str(config.log_level));
 
@@ -90,7 +152,7 @@ int main(int argc, char** argv) {
         return Fail(kExitUnavailable, opened.status().message());
     }
     std::unique_ptr<rms::Engine> engine = std::move(opened).value();
-    rms::QueryApi api(engine.get(), &metrics);
+    rms::QueryApi api(engine.get(), &metrics, base);
 
     boost::asio::io_context ingest_io(1);
     boost::asio::io_context http_io(1);
@@ -104,15 +166,42 @@ int main(int argc, char** argv) {
         return Fail(kExitUnavailable, s.message());
     }
 
+    boost::asio::signal_set hangup(ingest_io, SIGHUP);
     boost::asio::signal_set signals(ingest_io, SIGTERM, SIGINT);
     signals.async_wait([&](boost::system::error_code ec, int signo) {
         if (ec) {
             return;
         }
         spdlog::info("rmsd: signal {}, draining", signo);
+        Notify("STOPPING=1\nSTATUS=draining");
+        hangup.cancel();
         ingest.Drain();
         // Once every connection has closed, ingest_io runs out of work and returns.
     });
+
+    // SIGHUP reloads the rules; a file with errors is refused and the rules in force stay.
+    std::function<void()> await_hangup = [&] {
+        hangup.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) {
+                return;
+            }
+            if (config.rules_file.empty()) {
+                spdlog::warn("rmsd: SIGHUP, but no rules file was given; nothing to reload");
+            } else if (auto rules = rms::rules::LoadRulesFile(config.rules_file); !rules.ok()) {
+                spdlog::error("rmsd: SIGHUP: rules refused, the old ones stay: {}",
+                              rules.status().message());
+                metrics.CountRulesReload(false);
+            } else {
+                spdlog::info("rmsd: SIGHUP: rules reloaded from {}: {} strategies",
+                             config.rules_file, rules->strategies.size());
+                engine->SetRules(
+                    std::make_shared<const rms::rules::RulesConfig>(std::move(rules).value()));
+                metrics.CountRulesReload(true);
+            }
+            await_hangup();
+        });
+    };
+    await_hangup();
 
     auto http_guard = boost::asio::make_work_guard(http_io);
     std::thread http_thread([&] { http_io.run(); });
@@ -123,6 +212,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned>(ingest.port()), http_addr->first.c_str(),
                 static_cast<unsigned>(http_server.port()));
     std::fflush(stdout);
+    // Store open, recovery done, both listeners bound: systemd may start what depends on rmsd.
+    Notify("READY=1\nSTATUS=ready");
 
     ingest_io.run();
 

@@ -119,6 +119,12 @@ EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry
                      .Help("Customers on the collections worklist (something overdue)")
                      .Register(*registry_)
                      .Add({});
+    auto& reloads = BuildCounter()
+                        .Name("rms_rules_reloads_total")
+                        .Help("Rules reloads on SIGHUP, applied or refused (a file with errors)")
+                        .Register(*registry_);
+    reloads_applied_ = &reloads.Add({{"result", "applied"}});
+    reloads_refused_ = &reloads.Add({{"result", "refused"}});
     ready_ = &BuildGauge()
                   .Name("rms_ready")
                   .Help("1 while the engine takes events, 0 while it refuses them")
@@ -152,6 +158,10 @@ void EngineMetrics::CountActions(std::string_view action, uint64_t n) {
 void EngineMetrics::SetSegmentCustomers(std::string_view segment, int64_t customers) {
     std::lock_guard<std::mutex> lock(mu_);
     segments_->Add({{"segment", std::string(segment)}}).Set(static_cast<double>(customers));
+}
+
+void EngineMetrics::CountRulesReload(bool applied) {
+    (applied ? reloads_applied_ : reloads_refused_)->Increment();
 }
 
 void EngineMetrics::SetWorklistCustomers(int64_t customers) {

@@ -59,6 +59,8 @@ public:
     void CountActions(std::string_view action, uint64_t n);
     void SetSegmentCustomers(std::string_view segment, int64_t customers);
     void SetWorklistCustomers(int64_t customers);
+    // A rules reload on SIGHUP: applied, or refused because the file had errors.
+    void CountRulesReload(bool applied);
 
     // The text exposition of every family.
     std::string Serialize() const;
@@ -85,6 +87,8 @@ private:
     prometheus::Family<prometheus::Counter>* actions_;
     prometheus::Family<prometheus::Gauge>* segments_;
     prometheus::Gauge* worklist_;
+    prometheus::Counter* reloads_applied_;
+    prometheus::Counter* reloads_refused_;
     std::array<uint64_t, 4> promise_seen_{};
 
     mutable std::mutex mu_;

@@ -219,6 +219,7 @@ Status ParseStrategy(const toml::table& t, size_t index, std::string_view origin
         if (a == nullptr) {
             r.Fail(*steps, "step must be an array of tables ([[strategy.step]])");
         } else {
+            std::string step_errors;
             for (size_t i = 0; i < a->size() && r.ok(); ++i) {
                 const toml::table* st = (*a)[i].as_table();
                 if (st == nullptr) {
@@ -229,9 +230,13 @@ Status ParseStrategy(const toml::table& t, size_t index, std::string_view origin
                 Status ps =
                     ParseStep(*st, where + "step " + std::to_string(i + 1) + ": ", origin, &step);
                 if (!ps.ok()) {
-                    return ps;
+                    step_errors += (step_errors.empty() ? "" : "\n") + ps.message();
+                    continue;
                 }
                 s->steps.push_back(std::move(step));
+            }
+            if (!step_errors.empty()) {
+                return Status::Error("invalid_config", step_errors);
             }
         }
     }
@@ -265,6 +270,7 @@ Result<RulesConfig> ParseRules(std::string_view text, std::string_view origin) {
                                                    std::string(e.description()));
     }
     RulesConfig config;
+    std::vector<std::string> errors;
     TableReader top(root, "", std::string(origin));
     if (const toml::node* n = top.Get("score")) {
         const toml::table* t = n->as_table();
@@ -281,7 +287,7 @@ Result<RulesConfig> ParseRules(std::string_view text, std::string_view origin) {
             r.Double("credit_limit_weight", &w.credit_limit);
             r.RejectUnknown();
             if (!r.ok()) {
-                return r.TakeStatus();
+                errors.push_back(r.TakeStatus().message());
             }
         }
     }
@@ -305,7 +311,7 @@ Result<RulesConfig> ParseRules(std::string_view text, std::string_view origin) {
             set("slow_max_on_time_percent", &s.slow_max_on_time_percent);
             r.RejectUnknown();
             if (!r.ok()) {
-                return r.TakeStatus();
+                errors.push_back(r.TakeStatus().message());
             }
         }
     }
@@ -324,7 +330,8 @@ Result<RulesConfig> ParseRules(std::string_view text, std::string_view origin) {
                 Strategy s;
                 Status ps = ParseStrategy(*t, i, origin, &s);
                 if (!ps.ok()) {
-                    return ps;
+                    errors.push_back(ps.message());
+                    continue;
                 }
                 if (!names.insert(s.name).second) {
                     top.Fail(*t, "two strategies are named \"" + s.name + "\"");
@@ -336,7 +343,15 @@ Result<RulesConfig> ParseRules(std::string_view text, std::string_view origin) {
     }
     top.RejectUnknown();
     if (!top.ok()) {
-        return top.TakeStatus();
+        errors.push_back(top.TakeStatus().message());
+    }
+    if (!errors.empty()) {
+        // Every error found, one a line, so that one check shows all that is wrong.
+        std::string all;
+        for (const std::string& e : errors) {
+            all += (all.empty() ? "" : "\n") + e;
+        }
+        return Status::Error("invalid_config", all);
     }
     return config;
 }

@@ -153,3 +153,22 @@ TEST(RulesConfigTest, SegmentsFollowTheirThresholdsInOrder) {
 
 }  // namespace
 }  // namespace rms::rules
+
+namespace rms::rules {
+namespace {
+
+TEST(RulesConfigTest, ReportsEveryErrorNotOnlyTheFirst) {
+    Result<RulesConfig> r = ParseRules(
+        "[[strategy]]\nname = \"a\"\ncolour = 1\n"
+        "[[strategy]]\nname = \"b\"\n[[strategy.step]]\nname = \"s\"\noffset_days = 1\naction = \"fax\"\n"
+        "[score]\ndays_weight = \"x\"\n",
+        "rules.toml");
+    ASSERT_FALSE(r.ok());
+    const std::string& m = r.status().message();
+    EXPECT_NE(m.find("line 3: strategy 1: unknown key \"colour\""), std::string::npos) << m;
+    EXPECT_NE(m.find("strategy 2: step 1: action \"fax\""), std::string::npos) << m;
+    EXPECT_NE(m.find("[score] days_weight must be a number"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace rms::rules
