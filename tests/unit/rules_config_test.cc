@@ -172,3 +172,17 @@ TEST(RulesConfigTest, ReportsEveryErrorNotOnlyTheFirst) {
 
 }  // namespace
 }  // namespace rms::rules
+
+namespace rms::rules {
+namespace {
+
+TEST(RulesConfigTest, TheShippedExampleLoads) {
+    Result<RulesConfig> r = LoadRulesFile(RMS_SOURCE_DIR "/rules/examples/strategies.toml");
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r->strategies.size(), 3u);
+    EXPECT_EQ(r->strategies[0].steps.front().name, "courtesy call");
+    EXPECT_EQ(r->strategies[2].name, "standard");
+}
+
+}  // namespace
+}  // namespace rms::rules
