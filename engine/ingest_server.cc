@@ -382,6 +382,10 @@ void IngestServer::Accept() {
 void IngestServer::Forget(uint64_t id) {
     std::lock_guard<std::mutex> lock(mu_);
     connections_.erase(id);
+    if (draining_ && connections_.empty()) {
+        // The last connection is done: the grace timer need not keep the loop alive.
+        drain_timer_.cancel();
+    }
 }
 
 size_t IngestServer::connections() const {
@@ -394,8 +398,12 @@ void IngestServer::Drain() {
     asio::post(io_, [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
-        for (auto& c : Live(/*draining=*/true)) {
+        std::vector<std::shared_ptr<IngestConnection>> live = Live(/*start_draining=*/true);
+        for (auto& c : live) {
             c->Drain();
+        }
+        if (live.empty()) {
+            return;
         }
         // Producers that do not read their answers must not hold the shutdown up for ever.
         drain_timer_.expires_after(std::chrono::seconds(limits_.drain_grace_seconds));

@@ -2,12 +2,16 @@
 //   rmsctl replay --format ibm FILE [--to HOST:PORT] [--window N]   the IBM sample as events
 //   rmsctl send FILE.ndjson [--to HOST:PORT] [--window N]           raw NDJSON lines
 //   rmsctl kpis [--http HOST:PORT] [--history FROM TO]              KPI tables
+//   rmsctl export-history --openmetrics --from D --to D [--http HOST:PORT] [-o FILE]
+//                                                                   daily KPIs for promtool
 // Exit codes: 0 success, 1 an answer was an error (other than duplicate) or the engine could not
 // be reached or answered badly, 2 bad arguments or input.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +19,7 @@
 #include "engine/date.h"
 #include "tools/answer_tally.h"
 #include "tools/client.h"
+#include "tools/export_history.h"
 #include "tools/ibm_events.h"
 #include "tools/kpi_table.h"
 #include "tools/progress_bar.h"
@@ -159,6 +164,58 @@ int Kpis(const std::string& http, const std::vector<std::string>& history) {
     return kExitOk;
 }
 
+// Writes the closed days FROM..TO as OpenMetrics with business-date timestamps, to `output` or
+// stdout when it is "-". A long range is asked for in pages of at most the query API's limit.
+int ExportHistory(const std::string& http, const std::string& from, const std::string& to,
+                  const std::string& output) {
+    auto address = ParseHostPort(http);
+    if (!address.ok()) {
+        return Fail(kExitUsage, address.status());
+    }
+    Result<Date> first = ParseDate(from);
+    Result<Date> last = ParseDate(to);
+    if (!first.ok() || !last.ok()) {
+        return Fail(kExitUsage, first.ok() ? last.status() : first.status());
+    }
+    if (*last < *first) {
+        return Fail(kExitUsage,
+                    Status::Error("invalid_date", "--from " + from + " is after --to " + to));
+    }
+
+    HistoryExport history;
+    for (Date page = *first; page <= *last;
+         page = page.AddDays(HistoryExport::kMaxDaysPerRequest)) {
+        Date page_end = std::min(*last, page.AddDays(HistoryExport::kMaxDaysPerRequest - 1));
+        std::string target =
+            "/v1/kpis/history?from=" + page.ToString() + "&to=" + page_end.ToString();
+        auto response = HttpGet(address->first, address->second, target, 60000);
+        if (!response.ok()) {
+            return Fail(kExitFailed, response.status());
+        }
+        if (response->status != 200) {
+            std::fprintf(stderr, "rmsctl: GET %s answered %d: %s\n", target.c_str(),
+                         response->status, response->body.c_str());
+            return kExitFailed;
+        }
+        if (Status s = history.AddPage(response->body); !s.ok()) {
+            return Fail(kExitFailed, s);
+        }
+    }
+    std::string text = history.OpenMetrics();
+
+    if (output == "-") {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return std::fflush(stdout) == 0 ? kExitOk : kExitFailed;
+    }
+    std::ofstream file(output, std::ios::binary | std::ios::trunc);
+    file.write(text.data(), static_cast<std::streamsize>(text.size()));
+    file.close();
+    if (!file) {
+        return Fail(kExitFailed, Status::Error("io_error", "cannot write " + output));
+    }
+    return kExitOk;
+}
+
 }  // namespace
 }  // namespace rms
 
@@ -191,6 +248,19 @@ int main(int argc, char** argv) {
     kpis->add_option("--history", history, "Closed days FROM TO (YYYY-MM-DD), inclusive")
         ->expected(2);
 
+    std::string from, until, output = "-";
+    bool openmetrics = false;
+    CLI::App* export_history = app.add_subcommand(
+        "export-history", "Write the daily KPI history with business-date timestamps");
+    export_history->add_flag("--openmetrics", openmetrics, "OpenMetrics text (the only format)")
+        ->required();
+    export_history->add_option("--http", http, "rmsd query API address")->capture_default_str();
+    export_history->add_option("--from", from, "First closed day (YYYY-MM-DD)")->required();
+    export_history->add_option("--to", until, "Last closed day (YYYY-MM-DD), inclusive")
+        ->required();
+    export_history->add_option("-o,--output", output, "Output file, - for stdout")
+        ->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -202,6 +272,9 @@ int main(int argc, char** argv) {
     }
     if (send->parsed()) {
         return rms::Send(send_file, to, window);
+    }
+    if (export_history->parsed()) {
+        return rms::ExportHistory(http, from, until, output);
     }
     return rms::Kpis(http, history);
 }
