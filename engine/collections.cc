@@ -98,6 +98,7 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     }
     p.status = status;
     p.status_date = *business_date_;
+    p.status_event = current_event_;
     ++promise_transitions_[static_cast<size_t>(status)];
     if (status == PromiseStatus::kKept) {
         ++promise_decisions_[p.status_date.days()].first;

@@ -793,6 +793,7 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
     rec.due = *e.due;
     rec.amount = e.amount;
     rec.status_date = *business_date_;
+    rec.status_event = e.id;
     rec.invoices = e.promise_invoices;
     for (uint32_t p : customers_[*customer].payments) {
         const CreditRec& pay = payments_[p];

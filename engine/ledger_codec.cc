@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 3;
+constexpr uint8_t kFormatVersion = 4;
 
 // Appends values to a byte string.
 class Writer {
@@ -314,6 +314,7 @@ std::string EncodePromise(const PromiseRec& p) {
     w.Signed(p.paid);
     w.U8(static_cast<uint8_t>(p.status));
     w.Day(p.status_date);
+    w.Str(p.status_event);
     w.Varint(p.invoices.size());
     for (const std::string& s : p.invoices) {
         w.Str(s);
@@ -575,6 +576,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         p.paid = r.Signed();
         p.status = static_cast<PromiseStatus>(r.U8());
         p.status_date = r.Day();
+        p.status_event = r.Str();
         p.invoices.resize(r.Varint());
         for (std::string& s : p.invoices) {
             s = r.Str();

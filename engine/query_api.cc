@@ -496,6 +496,8 @@ ApiResponse QueryApi::Promise(std::string_view id) const {
         w.String(PromiseStatusName(p->status));
         w.Key("status_date");
         w.String(p->status_date.ToString());
+        w.Key("status_event");
+        w.String(p->status_event);
         w.EndObject();
         return r;
     });

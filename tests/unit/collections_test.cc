@@ -134,6 +134,9 @@ TEST_F(CollectionsTest, OpenPromiseHoldsStepsAndABrokenOneResumesAtTheRightStep)
                                                  "call:A@2024-02-26"}));
     EXPECT_EQ(driver_.ledger().actions()[1].key, "std/broken/promise/PR");
     EXPECT_EQ(driver_.ledger().FindPromise("PR")->status, PromiseStatus::kBroken);
+    // The breach is recorded with the event that moved the date past the deadline.
+    EXPECT_EQ(driver_.ledger().FindPromise("PR")->status_event, "clock-2024-02-27");
+    EXPECT_EQ(driver_.ledger().FindPromise("PR")->status_date.ToString(), "2024-02-26");
 }
 
 TEST_F(CollectionsTest, DisputeHoldsOnlyThatInvoice) {
