@@ -102,7 +102,7 @@ struct PromiseRec {
     int64_t amount = 0;
     int64_t paid = 0;  // payments counted towards it
     PromiseStatus status = PromiseStatus::kOpen;
-    Date status_date;  // when it took its status
+    Date status_date;          // when it took its status
     std::string status_event;  // the event being applied when it took it (a breach: the one
                                // that moved the business date past its deadline)
     std::vector<std::string> invoices;

@@ -40,7 +40,7 @@ class LineClient;
 // One TCP connection that writes bytes and reads '\n'-ended answer lines. Movable, not copyable;
 // the destructor closes the socket.
 class LineClient {
-  public:
+public:
     // Connects to host:port (a numeric address or a name; every resolved address is tried in
     // turn). Fails with "connect_failed" naming the address and the errno text.
     [[nodiscard]] static Result<LineClient> Connect(std::string_view host, uint16_t port);
@@ -68,7 +68,7 @@ class LineClient {
 
     int fd() const { return fd_; }
 
-  private:
+private:
     friend Status SendPipelined(LineClient&, const std::vector<std::string>&, size_t,
                                 const std::function<void(size_t, std::string_view)>&, int);
 

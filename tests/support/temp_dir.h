@@ -10,7 +10,7 @@
 namespace rms {
 
 class TempDir {
-  public:
+public:
     // Creates "rms-<prefix>-XXXXXX" under $TMPDIR, or /tmp when TMPDIR is unset or empty.
     // Fails with "io_error" naming the path and the errno text.
     [[nodiscard]] static Result<TempDir> Create(std::string_view prefix = "test");
@@ -25,7 +25,7 @@ class TempDir {
     // path()/name; nothing is created.
     std::string Path(std::string_view name) const;
 
-  private:
+private:
     explicit TempDir(std::string path) : path_(std::move(path)) {}
     void Remove();
 

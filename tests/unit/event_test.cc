@@ -7,8 +7,8 @@ namespace {
 
 TEST(EventTest, CanonicalContentIgnoresMemberOrderSpacingAndADefaultSource) {
     ParsedLine a = ParseEvent(R"({"id":"E1","type":"clock.advanced","date":"2024-01-01"})");
-    ParsedLine b = ParseEvent(
-        R"({ "date" : "2024-01-01", "source":"default", "type":"clock.advanced", "id":"E\u0031" })");
+    ParsedLine b = ParseEvent(R"({ "date" : "2024-01-01", "source":"default",)"
+                              R"( "type":"clock.advanced", "id":"E\u0031" })");
     ASSERT_TRUE(a.status.ok());
     ASSERT_TRUE(b.status.ok());
     EXPECT_EQ(a.event.canonical, b.event.canonical);

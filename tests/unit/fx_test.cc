@@ -7,7 +7,9 @@
 namespace rms {
 namespace {
 
-Currency C(const char* code) { return Currency::FromCode(code).value(); }
+Currency C(const char* code) {
+    return Currency::FromCode(code).value();
+}
 
 TEST(FxTest, ConvertsBetweenExponentsWithIntegerArithmetic) {
     // 100.00 EUR at 1.0850 = 108.50 USD; 10000 JPY at 0.0067 = 67.00 USD; 1.000 KWD at 3.25.

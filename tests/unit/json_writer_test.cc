@@ -50,7 +50,11 @@ namespace {
 TEST(JsonWriterTest, InvalidUtf8BecomesReplacementCharacters) {
     std::string out;
     // A lone 0xFF, a truncated two-byte sequence, an encoded surrogate, then valid "é" and "😀".
-    JsonWriter::AppendQuoted(&out, "a\xff" "b\xc3" "c\xed\xa0\x80" "d\xc3\xa9\xf0\x9f\x98\x80");
+    JsonWriter::AppendQuoted(&out,
+                             "a\xff"
+                             "b\xc3"
+                             "c\xed\xa0\x80"
+                             "d\xc3\xa9\xf0\x9f\x98\x80");
     EXPECT_EQ(out, "\"a\\ufffdb\\ufffdc\\ufffd\\ufffd\\ufffdd\xc3\xa9\xf0\x9f\x98\x80\"");
 }
 

@@ -160,7 +160,8 @@ namespace {
 TEST(RulesConfigTest, ReportsEveryErrorNotOnlyTheFirst) {
     Result<RulesConfig> r = ParseRules(
         "[[strategy]]\nname = \"a\"\ncolour = 1\n"
-        "[[strategy]]\nname = \"b\"\n[[strategy.step]]\nname = \"s\"\noffset_days = 1\naction = \"fax\"\n"
+        "[[strategy]]\nname = \"b\"\n[[strategy.step]]\nname = \"s\"\noffset_days = 1\naction = "
+        "\"fax\"\n"
         "[score]\ndays_weight = \"x\"\n",
         "rules.toml");
     ASSERT_FALSE(r.ok());
