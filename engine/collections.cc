@@ -138,12 +138,18 @@ rules::CustomerFacts Ledger::FactsOf(uint32_t c) const {
     f.segment = cust.segment;
     for (const auto& [currency, figures] : CustomerFigures(cust)) {
         int64_t scale = IntPow10(currency.exponent());
-        f.open_major += figures.open / scale;
-        f.overdue_major += figures.overdue / scale;
+        // Saturating: several currencies near their limits must not wrap the sum.
+        if (__builtin_add_overflow(f.open_major, figures.open / scale, &f.open_major)) {
+            f.open_major = INT64_MAX;
+        }
+        if (__builtin_add_overflow(f.overdue_major, figures.overdue / scale, &f.overdue_major)) {
+            f.overdue_major = INT64_MAX;
+        }
         f.open_exact_major += static_cast<double>(figures.open) / Pow10(currency.exponent());
         f.overdue_exact_major += static_cast<double>(figures.overdue) / Pow10(currency.exponent());
     }
     std::optional<Date> oldest;
+    std::optional<Date> oldest_open;
     for (uint32_t idx : cust.invoices) {
         const InvoiceRec& inv = invoices_[idx];
         const InstallmentRec* first = inv.OldestOpen();
@@ -151,11 +157,18 @@ rules::CustomerFacts Ledger::FactsOf(uint32_t c) const {
             continue;
         }
         f.open_disputes += inv.disputed ? 1 : 0;
+        if (!oldest_open || first->due < *oldest_open) {
+            oldest_open = first->due;
+        }
         if (first->due < *business_date_ && (!oldest || first->due < *oldest)) {
             oldest = first->due;
         }
     }
-    f.days_past_due = oldest ? *business_date_ - *oldest : 0;
+    // Days past due of the oldest overdue item; with nothing overdue, of the oldest open item
+    // (zero or negative: days until it falls due), so day conditions below zero can match.
+    f.days_past_due = oldest        ? *business_date_ - *oldest
+                      : oldest_open ? *business_date_ - *oldest_open
+                                    : 0;
     const PromiseRec* last_decided = nullptr;
     for (uint32_t idx : cust.promises) {
         const PromiseRec& p = promises_[idx];
@@ -188,7 +201,8 @@ void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, cons
     a.kind = step.action;
     a.channel = step.channel;
     a.template_name = step.template_name;
-    a.step_date = step_date;
+    // A large negative offset on an early due date can fall before year 1: clamp it there.
+    a.step_date = std::max(step_date, Date::FromCivil(1, 1, 1).value());
     a.created = *business_date_;
     a.caused_by = current_event_;
     uint32_t idx = static_cast<uint32_t>(actions_.size());
@@ -248,7 +262,10 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
     }
     if (decide) {
         rules::SegmentDecision seg = rules::Classify(rules_->segments, stats);
-        if (seg.segment != cust.segment) {
+        if (seg.segment == cust.segment && seg.reason != cust.segment_reason) {
+            cust.segment_reason = seg.reason;  // same segment, fresher figures
+            dirty_.customers.insert(c);
+        } else if (seg.segment != cust.segment) {
             SegmentChange change{c,          cust.segment, std::string(seg.segment),
                                  seg.reason, today,        current_event_};
             dirty_.segment_changes.push_back(static_cast<uint32_t>(segment_changes_.size()));
@@ -271,7 +288,8 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
     if (strategy != nullptr) {
         for (const rules::Step& step : strategy->steps) {
             if (step.trigger == rules::StepTrigger::kPromiseBroken) {
-                if (!decide) {
+                // Another open promise holds every step of the customer, this one included.
+                if (!decide || paused) {
                     continue;
                 }
                 for (auto [customer, promise] : broken_promises_) {
@@ -307,53 +325,67 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
             oldest_chased = first->due;
         }
         if (strategy == nullptr) {
+            if (decide && !inv.strategy.empty()) {
+                inv.strategy.clear();  // coming back later starts afresh
+                dirty_.invoices.insert(idx);
+            }
             continue;
         }
-        bool fresh = decide && inv.strategy != strategy->name;
-        if (fresh) {
-            inv.strategy = strategy->name;
-            inv.next_step = 0;
-            dirty_.invoices.insert(idx);
+        bool fresh = inv.strategy != strategy->name;
+        int32_t after = fresh ? INT32_MIN : inv.last_offset;
+        std::vector<const rules::Step*> due;
+        for (const rules::Step* step : invoice_steps) {
+            Date day = first->due.AddDays(step->offset_days);
+            if (step->offset_days <= after) {
+                continue;
+            }
+            if (day <= today) {
+                due.push_back(step);
+            } else {
+                wake_at(day);
+            }
         }
-        size_t due_until = inv.next_step;
-        while (due_until < invoice_steps.size() &&
-               first->due.AddDays(invoice_steps[due_until]->offset_days) <= today) {
-            ++due_until;
+        if (!decide) {
+            continue;
         }
         if (fresh) {
             // A new cadence starts at the step that is due now, not with all the past ones.
-            inv.held = due_until > 0;
-        }
-        if (decide && due_until > inv.next_step) {
-            if (inv.disputed || paused) {
-                inv.held = true;
-            } else {
-                size_t from = inv.held ? due_until - 1 : inv.next_step;
-                for (size_t k = from; k < due_until; ++k) {
-                    const rules::Step& step = *invoice_steps[k];
-                    FireAction(c, *strategy, step,
-                               strategy->name + "/" + step.name + "/invoice/" + inv.id, inv.id,
-                               first->due.AddDays(step.offset_days));
-                }
-                inv.next_step = static_cast<uint32_t>(due_until);
-                inv.held = false;
-            }
+            inv.strategy = strategy->name;
+            inv.last_offset = INT32_MIN;
+            inv.held = !due.empty();
             dirty_.invoices.insert(idx);
         }
-        if (inv.next_step < invoice_steps.size()) {
-            wake_at(first->due.AddDays(invoice_steps[inv.next_step]->offset_days));
+        if (due.empty()) {
+            continue;
         }
+        if (inv.disputed || paused) {
+            inv.held = true;
+        } else {
+            size_t from = inv.held ? due.size() - 1 : 0;
+            for (size_t k = from; k < due.size(); ++k) {
+                FireAction(c, *strategy, *due[k],
+                           strategy->name + "/" + due[k]->name + "/invoice/" + inv.id, inv.id,
+                           first->due.AddDays(due[k]->offset_days));
+            }
+            inv.last_offset = due.back()->offset_days;
+            inv.held = false;
+        }
+        dirty_.invoices.insert(idx);
     }
 
-    if (!oldest_chased) {
-        if (decide && !cust.fired_customer_steps.empty()) {
+    // Customer-level steps count from the oldest overdue item not under dispute, and re-arm
+    // only once nothing at all is overdue (a dispute does not end an episode).
+    if (facts.overdue_exact_major <= 0) {
+        if (decide && (!cust.fired_customer_steps.empty() || cust.held)) {
             cust.fired_customer_steps.clear();
+            cust.held = false;
             ++cust.episode;
             dirty_.customers.insert(c);
         }
-    } else if (strategy != nullptr) {
+    } else if (strategy != nullptr && oldest_chased) {
+        bool fresh = cust.strategy != strategy->name;
+        std::vector<const rules::Step*> due;
         for (const rules::Step* step : customer_steps) {
-            Date day = oldest_chased->AddDays(step->offset_days);
             std::string name = strategy->name + "/" + step->name;
             bool fired =
                 std::find(cust.fired_customer_steps.begin(), cust.fired_customer_steps.end(),
@@ -361,15 +393,37 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
             if (fired) {
                 continue;
             }
-            if (day > today) {
+            Date day = oldest_chased->AddDays(step->offset_days);
+            if (day <= today) {
+                due.push_back(step);
+            } else {
                 wake_at(day);
-            } else if (decide && !paused) {
-                FireAction(c, *strategy, *step,
-                           name + "/customer/" + cust.id + "/" + std::to_string(cust.episode), "",
-                           day);
-                cust.fired_customer_steps.push_back(name);
-                dirty_.customers.insert(c);
             }
+        }
+        if (decide && fresh) {
+            cust.strategy = strategy->name;
+            cust.held = !due.empty();
+            dirty_.customers.insert(c);
+        }
+        if (decide && !due.empty()) {
+            if (paused) {
+                cust.held = true;
+            } else {
+                size_t from = cust.held ? due.size() - 1 : 0;
+                for (size_t k = 0; k < due.size(); ++k) {
+                    const rules::Step& step = *due[k];
+                    std::string name = strategy->name + "/" + step.name;
+                    if (k >= from) {
+                        FireAction(
+                            c, *strategy, step,
+                            name + "/customer/" + cust.id + "/" + std::to_string(cust.episode), "",
+                            oldest_chased->AddDays(step.offset_days));
+                    }
+                    cust.fired_customer_steps.push_back(std::move(name));  // fired or skipped
+                }
+                cust.held = false;
+            }
+            dirty_.customers.insert(c);
         }
     }
 

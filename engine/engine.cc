@@ -77,6 +77,9 @@ Engine::Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
     if (options_.rules) {
         ledger_->SetRules(options_.rules);
     }
+    // Counters count what happens from start-up on (Prometheus handles the reset).
+    actions_published_ = ledger_->actions().size();
+    metrics_->SetPromiseBaseline(ledger_->promise_transitions());
     PublishMetrics();
     thread_ = std::thread([this] { Run(); });
 }

@@ -1,5 +1,6 @@
 #include "engine/json_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -63,9 +64,9 @@ void JsonWriter::Fixed(double value, int decimals) {
         return;
     }
     Separate();
-    char buf[64];
-    int n = std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
-    out_->append(buf, static_cast<size_t>(n));
+    char buf[400];  // %f of the largest double needs 309 digits before the point
+    int n = std::snprintf(buf, sizeof(buf), "%.*f", decimals > 20 ? 20 : decimals, value);
+    out_->append(buf, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof(buf)) - 1)));
     need_comma_ = true;
 }
 

@@ -163,6 +163,7 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
     }
     Handler handler = kHandlers[static_cast<size_t>(e.type)];
     current_event_ = e.id;
+    current_event_date_ = e.date;
     // Every check runs before the date moves, so that a rejected event leaves no trace; the
     // handler then runs again for real on the advanced state.
     checking_ = true;
@@ -239,7 +240,7 @@ void Ledger::AddOpen(uint32_t invoice, uint32_t installment, int64_t delta) {
     inst.open += delta;
     bool is_open = inv.open() > 0;
     if (was_open && !is_open && paying_) {
-        inv.paid_date = *business_date_;
+        inv.paid_date = current_event_date_;  // the payment's own date, back-dated or not
         CountPaid(inv, +1);
     } else if (!was_open && is_open && inv.paid_date) {
         CountPaid(inv, -1);
@@ -849,15 +850,15 @@ Status Ledger::ApplyNothing(const Event& /*e*/, uint64_t /*seq*/) {
     return Status::Ok();
 }
 
-Status Ledger::ApplyFxRate(const Event& e, uint64_t /*seq*/) {
+Status Ledger::ApplyFxRate(const Event& e, uint64_t seq) {
     if (checking_) {
         return Status::Ok();
     }
     // The rate policy: the rate dated latest wins; a back-dated rate that arrives late does not
     // replace a newer one (on the same date, the later arrival wins).
-    auto [it, inserted] = fx_.try_emplace({e.currency, e.base}, FxRate{e.rate, e.date});
+    auto [it, inserted] = fx_.try_emplace({e.currency, e.base}, FxRate{e.rate, e.date, seq});
     if (!inserted && e.date >= it->second.date) {
-        it->second = FxRate{e.rate, e.date};
+        it->second = FxRate{e.rate, e.date, seq};
     }
     dirty_.meta = true;
     return Status::Ok();
@@ -929,21 +930,27 @@ std::map<Currency, Figures> Ledger::CustomerFigures(const CustomerRec& c) const 
 }
 
 std::optional<std::pair<Decimal, bool>> Ledger::RateInto(Currency from, Currency base) const {
-    if (auto it = fx_.find({from, base}); it != fx_.end()) {
-        return std::make_pair(it->second.rate, false);
+    auto direct = fx_.find({from, base});
+    auto inverse = fx_.find({base, from});
+    auto newer = [](const FxRate& a, const FxRate& b) {
+        return std::tie(a.date, a.seq) > std::tie(b.date, b.seq);
+    };
+    if (direct != fx_.end() && (inverse == fx_.end() || !newer(inverse->second, direct->second))) {
+        return std::make_pair(direct->second.rate, false);
     }
-    if (auto it = fx_.find({base, from}); it != fx_.end()) {
-        return std::make_pair(it->second.rate, true);
+    if (inverse != fx_.end()) {
+        return std::make_pair(inverse->second.rate, true);
     }
     return std::nullopt;
 }
 
 std::optional<Currency> Ledger::DefaultBase() const {
     std::optional<Currency> base;
-    std::optional<Date> newest;
+    const FxRate* newest = nullptr;
     for (const auto& [pair, rate] : fx_) {
-        if (!newest || rate.date > *newest) {
-            newest = rate.date;
+        if (newest == nullptr ||
+            std::tie(rate.date, rate.seq) > std::tie(newest->date, newest->seq)) {
+            newest = &rate;
             base = pair.second;
         }
     }
@@ -1001,22 +1008,32 @@ BaseFigures Ledger::BaseFiguresNow(Currency base) const {
             continue;
         }
         out.rates.emplace(currency, BaseFigures::UsedRate{rate->first, rate->second});
+        // Each currency stays below 2^62, but their sum in the base need not: check every add.
+        auto add_to = [&](int64_t* total, int64_t v) {
+            out.overflow = out.overflow || __builtin_add_overflow(*total, v, total);
+        };
         for (int b = 0; b < kBucketCount; ++b) {
-            f.aging[b] += add.aging[b];
+            add_to(&f.aging[b], add.aging[b]);
         }
-        f.disputed += add.disputed;
-        f.unapplied += add.unapplied;
-        f.written_off += add.written_off;
-        f.sales_window += add.sales_window;
+        add_to(&f.disputed, add.disputed);
+        add_to(&f.unapplied, add.unapplied);
+        add_to(&f.written_off, add.written_off);
+        add_to(&f.sales_window, add.sales_window);
         for (const auto& [day, amount] : sales) {
-            sales_by_day[day] += amount;
+            add_to(&sales_by_day[day], amount);
         }
-        start += start_add;
+        add_to(&start, start_add);
     }
     for (int64_t v : f.aging) {
-        f.open += v;
+        out.overflow = out.overflow || __builtin_add_overflow(f.open, v, &f.open);
+    }
+    if (out.overflow) {
+        out.figures = Figures();
+        return out;
     }
     f.overdue = f.open - f.aging[0];
+    // Rounded apart, the disputed part could exceed what is open by a minor unit.
+    f.disputed = std::min(f.disputed, f.open);
     KpiInputs in;
     in.business_date = *business_date_;
     in.open = f.open;

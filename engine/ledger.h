@@ -56,9 +56,11 @@ struct InvoiceRec {
     // Collections: the date the invoice was last closed by payments or credit (its lateness
     // counts in the customer's behaviour), and its place in its strategy's cadence.
     std::optional<Date> paid_date;
-    std::string strategy;    // the strategy its steps follow; empty before the first match
-    uint32_t next_step = 0;  // index among that strategy's invoice steps
-    bool held = false;       // steps came due while paused: resume at the right step only
+    std::string strategy;  // the strategy its steps follow; empty before the first match
+    // The offset of the last step fired or skipped: steps with a larger offset are still to
+    // come, whatever the rules file says by then (it may have been reloaded meanwhile).
+    int32_t last_offset = INT32_MIN;
+    bool held = false;  // steps came due while paused: resume at the right step only
     std::vector<InstallmentRec> installments;  // sorted by due date
 
     int64_t open() const;
@@ -143,6 +145,8 @@ struct CustomerRec {
     std::string segment_reason;
     std::vector<Date> dispute_dates;  // disputes opened, for the 180-day count
     uint32_t episode = 0;             // customer-level steps re-arm when nothing is overdue
+    std::string strategy;             // the strategy its customer-level steps follow
+    bool held = false;                // customer-level steps came due while paused
     std::vector<std::string> fired_customer_steps;  // "strategy/step" fired in this episode
     std::vector<uint32_t> invoices;
     std::vector<uint32_t> payments;
@@ -203,6 +207,7 @@ struct DirtySet {
 struct FxRate {
     Decimal rate;
     Date date;
+    uint64_t seq = 0;  // arrival, the tie-break between rates of one date
 };
 
 // Every currency's figures converted into one base currency with the latest fx rates.
@@ -215,6 +220,7 @@ struct BaseFigures {
     };
     std::map<Currency, UsedRate> rates;
     std::vector<Currency> missing;  // currencies left out: no rate into the base
+    bool overflow = false;          // the converted totals do not fit in 64 bits: no figures
 };
 
 class Ledger {
@@ -234,7 +240,7 @@ public:
     Figures CurrencyFiguresNow(Currency c) const;
     // All currencies in `base`, each converted with its latest rate into it (or out of it).
     BaseFigures BaseFiguresNow(Currency base) const;
-    // The base of the fx rate dated latest (ties: the lowest code): the default base currency.
+    // The base of the fx rate dated latest (ties: the later arrival): the default base currency.
     std::optional<Currency> DefaultBase() const;
     const std::map<Currency, CurrencyBook>& books() const { return books_; }
     const std::map<Date, ClosedDay>& history() const { return history_; }
@@ -401,6 +407,7 @@ private:
     std::array<uint64_t, 4> promise_transitions_{};
     std::map<std::string, int64_t, std::less<>> segment_counts_;
     std::string current_event_;
+    Date current_event_date_;
     bool paying_ = false;  // the open amounts being reduced are paid, not credited or written off
 
     DirtySet dirty_;

@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 4;
+constexpr uint8_t kFormatVersion = 6;
 
 // Appends values to a byte string.
 class Writer {
@@ -201,6 +201,8 @@ std::string EncodeCustomer(const CustomerRec& c) {
         w.Day(d);
     }
     w.Varint(c.episode);
+    w.Str(c.strategy);
+    w.Bool(c.held);
     w.Varint(c.fired_customer_steps.size());
     for (const std::string& s : c.fired_customer_steps) {
         w.Str(s);
@@ -262,7 +264,7 @@ std::string EncodeInvoice(const InvoiceRec& inv) {
         w.Day(*inv.paid_date);
     }
     w.Str(inv.strategy);
-    w.Varint(inv.next_step);
+    w.Signed(inv.last_offset);
     w.Bool(inv.held);
     return out;
 }
@@ -450,6 +452,7 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
             w.Signed(rate.rate.mantissa);
             w.Signed(rate.rate.scale);
             w.Day(rate.date);
+            w.Varint(rate.seq);
             batch->Put(std::move(key), std::move(value));
         }
     }
@@ -509,6 +512,8 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
             d = r.Day();
         }
         c.episode = static_cast<uint32_t>(r.Varint());
+        c.strategy = r.Str();
+        c.held = r.Bool();
         c.fired_customer_steps.resize(r.Varint());
         for (std::string& s : c.fired_customer_steps) {
             s = r.Str();
@@ -537,7 +542,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
             inv.paid_date = r.Day();
         }
         inv.strategy = r.Str();
-        inv.next_step = static_cast<uint32_t>(r.Varint());
+        inv.last_offset = static_cast<int32_t>(r.Signed());
         inv.held = r.Bool();
         bool valid = inv.customer < ledger.customers().size();
         ledger.RestoreInvoice(std::move(inv));
@@ -635,6 +640,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         rate.rate.mantissa = r.Signed();
         rate.rate.scale = static_cast<int>(r.Signed());
         rate.date = r.Day();
+        rate.seq = r.Varint();
         if (!cur || !base || !r.ok()) {
             failed = Corrupt(key);
             return false;

@@ -1,5 +1,6 @@
 #include "engine/query_api.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <climits>
@@ -100,14 +101,21 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space)
     return out;
 }
 
-std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+// The value of parameter `name`; nullopt when absent. A value with a bad % escape sets `*bad`
+// (when given) and comes back empty.
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name,
+                                      bool* bad = nullptr) {
     while (!query.empty()) {
         size_t amp = query.find('&');
         std::string_view pair = query.substr(0, amp);
         size_t eq = pair.find('=');
         if (pair.substr(0, eq) == name) {
-            return PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true)
-                .value_or("");
+            std::optional<std::string> value =
+                PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+            if (!value && bad != nullptr) {
+                *bad = true;
+            }
+            return value.value_or("");
         }
         if (amp == std::string_view::npos) {
             break;
@@ -243,8 +251,14 @@ ApiResponse QueryApi::Kpis() const {
                 w.String(c.code());
             }
             w.EndArray();
-            w.Key("figures");
-            WriteFigures(w, *base, b.figures);
+            if (b.overflow) {
+                w.Key("error");
+                w.String("the totals converted into " + std::string(base->code()) +
+                         " do not fit in 64-bit minor units");
+            } else {
+                w.Key("figures");
+                WriteFigures(w, *base, b.figures);
+            }
             w.EndObject();
         }
         w.Key("promises");
@@ -543,8 +557,16 @@ ApiResponse QueryApi::Worklist(std::string_view query) const {
     if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 10000, &limit)) {
         return *bad;
     }
-    std::string owner = QueryParam(query, "owner").value_or("");
-    std::string segment = QueryParam(query, "segment").value_or("");
+    bool bad = false;
+    std::string owner = QueryParam(query, "owner", &bad).value_or("");
+    std::string segment = QueryParam(query, "segment", &bad).value_or("");
+    if (bad) {
+        return ApiError(400, "invalid_field", "owner or segment has a bad % escape");
+    }
+    if (!segment.empty() && std::find(std::begin(rules::kSegments), std::end(rules::kSegments),
+                                      segment) == std::end(rules::kSegments)) {
+        return ApiError(400, "invalid_field", "segment \"" + segment + "\" is not a segment");
+    }
     return engine_->Read([&](const Ledger& ledger) {
         ApiResponse r;
         JsonWriter w(&r.body);
@@ -593,6 +615,10 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
         return *bad;
     }
     std::string status = QueryParam(query, "status").value_or("");
+    if (!status.empty() && status != "pending") {
+        return ApiError(400, "invalid_field",
+                        "status must be pending (delivery states come with issue #5)");
+    }
     return engine_->Read([&](const Ledger& ledger) {
         ApiResponse r;
         JsonWriter w(&r.body);
@@ -679,6 +705,16 @@ ApiResponse QueryApi::Rules() const {
                 }
                 w.Key("action");
                 w.String(rules::ActionKindName(step.action));
+                w.Key("scope");
+                w.String(step.scope == rules::StepScope::kInvoice ? "invoice" : "customer");
+                if (!step.channel.empty()) {
+                    w.Key("channel");
+                    w.String(step.channel);
+                }
+                if (!step.template_name.empty()) {
+                    w.Key("template");
+                    w.String(step.template_name);
+                }
                 w.EndObject();
             }
             w.EndArray();

@@ -150,6 +150,11 @@ void EngineMetrics::SetPromiseTransitions(const std::array<uint64_t, 4>& entered
     }
 }
 
+void EngineMetrics::SetPromiseBaseline(const std::array<uint64_t, 4>& entered) {
+    std::lock_guard<std::mutex> lock(mu_);
+    promise_seen_ = entered;
+}
+
 void EngineMetrics::CountActions(std::string_view action, uint64_t n) {
     std::lock_guard<std::mutex> lock(mu_);
     actions_->Add({{"action", std::string(action)}}).Increment(static_cast<double>(n));

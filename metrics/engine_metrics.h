@@ -56,6 +56,8 @@ public:
     // Collections. Promise counts are the number of promises that entered each status
     // (open, kept, broken, cancelled); the counters advance by what is new since the last call.
     void SetPromiseTransitions(const std::array<uint64_t, 4>& entered);
+    // What the stored promises had entered at start-up: not counted again.
+    void SetPromiseBaseline(const std::array<uint64_t, 4>& entered);
     void CountActions(std::string_view action, uint64_t n);
     void SetSegmentCustomers(std::string_view segment, int64_t customers);
     void SetWorklistCustomers(int64_t customers);

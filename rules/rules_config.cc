@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -40,6 +41,16 @@ public:
         return table_.get(key);
     }
 
+    // A name that goes into action keys: 1 to 64 characters, no '/'.
+    std::string Name(std::string_view key) {
+        std::optional<std::string> v = String(key, true);
+        if (v && (v->empty() || v->size() > 64 || v->find('/') != std::string::npos)) {
+            Fail(*Get(key), std::string(key) + " must be 1 to 64 characters without '/'");
+            return "";
+        }
+        return v.value_or("");
+    }
+
     std::optional<std::string> String(std::string_view key, bool required) {
         const toml::node* n = Get(key);
         if (n == nullptr) {
@@ -69,14 +80,15 @@ public:
         return v;
     }
 
+    // A weight: a number from -1e6 to 1e6, so that scores stay readable and exact enough.
     void Double(std::string_view key, double* out) {
         const toml::node* n = Get(key);
         if (n == nullptr) {
             return;
         }
         std::optional<double> v = n->value<double>();
-        if (!v || !std::isfinite(*v)) {
-            Fail(*n, std::string(key) + " must be a number");
+        if (!v || !std::isfinite(*v) || std::fabs(*v) > 1e6) {
+            Fail(*n, std::string(key) + " must be a number from -1000000 to 1000000");
             return;
         }
         *out = *v;
@@ -166,7 +178,7 @@ int IndexOf(const std::string_view (&list)[N], std::string_view v) {
 Status ParseStep(const toml::table& t, const std::string& where, std::string_view origin,
                  Step* step) {
     TableReader r(t, where, std::string(origin));
-    step->name = r.String("name", true).value_or("");
+    step->name = r.Name("name");
     std::string trigger = r.Choice("on", kTriggers, false).value_or("due");
     step->trigger = trigger == "due" ? StepTrigger::kDueOffset : StepTrigger::kPromiseBroken;
     std::optional<int64_t> offset = r.Int("offset_days", -3660, 3660);
@@ -193,7 +205,7 @@ Status ParseStep(const toml::table& t, const std::string& where, std::string_vie
 Status ParseStrategy(const toml::table& t, size_t index, std::string_view origin, Strategy* s) {
     std::string where = "strategy " + std::to_string(index + 1) + ": ";
     TableReader r(t, where, std::string(origin));
-    s->name = r.String("name", true).value_or("");
+    s->name = r.Name("name");
     s->kinds = r.List<1>("kinds", nullptr);
     s->risks = r.List("risks", &kRisks);
     s->segments = r.List("segments", &kSegments);
@@ -240,6 +252,14 @@ Status ParseStrategy(const toml::table& t, size_t index, std::string_view origin
             }
         }
     }
+    auto check_range = [&](const auto& lo, const auto& hi, const char* what) {
+        if (r.ok() && lo && hi && *lo > *hi) {
+            r.Fail(t, std::string("min_") + what + " is above max_" + what);
+        }
+    };
+    check_range(s->min_open, s->max_open, "open");
+    check_range(s->min_overdue, s->max_overdue, "overdue");
+    check_range(s->min_days_past_due, s->max_days_past_due, "days_past_due");
     r.RejectUnknown();
     if (r.ok()) {
         std::set<std::string> names;
@@ -357,6 +377,10 @@ Result<RulesConfig> ParseRules(std::string_view text, std::string_view origin) {
 }
 
 Result<RulesConfig> LoadRulesFile(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        return Status::Error("invalid_config", path + ": not a regular file");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return Status::Error("invalid_config", path + ": cannot be read");
@@ -464,7 +488,7 @@ SegmentDecision Classify(const SegmentRules& r, const BehaviourStats& s) {
     double avg_late = s.paid_weight > 0 ? static_cast<double>(s.paid_weight_days_late) /
                                               static_cast<double>(s.paid_weight)
                                         : 0.0;
-    int on_time_percent = s.paid_on_time * 100 / s.paid_invoices;
+    int on_time_percent = s.paid_invoices > 0 ? s.paid_on_time * 100 / s.paid_invoices : 100;
     char avg[32];
     std::snprintf(avg, sizeof(avg), "%.1f", avg_late);
     if (avg_late >= r.chronic_late_min_days) {
