@@ -228,3 +228,60 @@ TEST_F(CollectionsTest, CustomerStepsReArmOnlyAfterNothingIsOverdue) {
 
 }  // namespace
 }  // namespace rms
+
+namespace rms {
+namespace {
+
+TEST_F(CollectionsTest, AReloadedStrategyKeepsItsPlaceInTheCadence) {
+    Customer("C1");
+    Invoice("A", "C1", "100.00", "2024-01-01", "2024-02-01");
+    Clock("2024-02-09");  // "soon" and "late" fired
+    // The same strategy reloaded without its first two steps and with a new one at 10 days.
+    auto rules = rules::ParseRules(R"(
+[[strategy]]
+name = "std"
+  [[strategy.step]]
+  name = "ten"
+  offset_days = 10
+  action = "call"
+)",
+                                   "reload.toml");
+    ASSERT_TRUE(rules.ok()) << rules.status().message();
+    driver_.ledger().SetRules(std::make_shared<rules::RulesConfig>(std::move(rules).value()));
+    Clock("2024-02-12");
+    EXPECT_EQ(Actions(), (std::vector<std::string>{"soon:A@2024-01-29", "late:A@2024-02-08",
+                                                   "ten:A@2024-02-11"}));
+}
+
+TEST_F(CollectionsTest, ADisputeDoesNotEndTheCustomerEpisode) {
+    Customer("C1");
+    Invoice("A", "C1", "100.00", "2024-01-01", "2024-02-01");
+    Clock("2024-03-05");  // hold fired on 03-02
+    Send(R"({"id":"d","type":"dispute.opened","date":"2024-03-06","invoice":"A"})");
+    Send(R"({"id":"r","type":"dispute.resolved","date":"2024-03-10","invoice":"A"})");
+    Clock("2024-04-01");
+    size_t holds = 0;
+    for (const ActionRec& a : driver_.ledger().actions()) {
+        holds += a.step == "hold" ? 1 : 0;
+    }
+    EXPECT_EQ(holds, 1u);
+}
+
+TEST_F(CollectionsTest, BackDatedPaymentsCountByTheirOwnDate) {
+    Customer("C1");
+    for (int i = 1; i <= 3; ++i) {
+        std::string n = std::to_string(i);
+        Invoice("I" + n, "C1", "100.00", "2024-01-01", "2024-03-15");
+    }
+    Clock("2024-04-01");
+    for (int i = 1; i <= 3; ++i) {
+        std::string n = std::to_string(i);
+        Send(R"({"id":"p)" + n + R"(","type":"payment.received","date":"2024-03-10",)" +
+             R"("payment":"P)" + n + R"(","customer":"C1","amount":"100.00","currency":"USD"})");
+    }
+    EXPECT_EQ(driver_.ledger().StatsOf(0).paid_on_time, 3);
+    EXPECT_EQ(driver_.ledger().FindCustomer("C1")->segment, "prompt");
+}
+
+}  // namespace
+}  // namespace rms

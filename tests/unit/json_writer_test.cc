@@ -60,3 +60,17 @@ TEST(JsonWriterTest, InvalidUtf8BecomesReplacementCharacters) {
 
 }  // namespace
 }  // namespace rms
+
+namespace rms {
+namespace {
+
+TEST(JsonWriterTest, HugeNumbersAreWrittenWhole) {
+    std::string out;
+    JsonWriter w(&out);
+    w.Fixed(1e300, 4);
+    EXPECT_EQ(out.size(), 301u + 5u);  // 301 digits, the point and 4 decimals
+    EXPECT_EQ(out.substr(0, 2), "10");
+}
+
+}  // namespace
+}  // namespace rms

@@ -187,3 +187,29 @@ TEST(RulesConfigTest, TheShippedExampleLoads) {
 
 }  // namespace
 }  // namespace rms::rules
+
+namespace rms::rules {
+namespace {
+
+TEST(RulesConfigTest, RefusesWhatCouldBreakTheEngine) {
+    for (const char* text : {
+             "[score]\noverdue_weight = 1e308\n",
+             "[[strategy]]\nname = \"a/b\"\n",
+             "[[strategy]]\nname = \"\"\n",
+             "[[strategy]]\nname = \"a\"\nmin_open = 10\nmax_open = 5\n",
+         }) {
+        SCOPED_TRACE(text);
+        EXPECT_FALSE(ParseRules(text, "bad.toml").ok());
+    }
+    EXPECT_FALSE(LoadRulesFile("/tmp").ok());
+}
+
+TEST(RulesConfigTest, NoPaidInvoicesClassifyWithoutDividingByZero) {
+    SegmentRules r;
+    r.new_below_paid = 0;
+    BehaviourStats s;
+    EXPECT_EQ(Classify(r, s).segment, "prompt");
+}
+
+}  // namespace
+}  // namespace rms::rules
