@@ -445,8 +445,9 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
     }
     if (dirty.meta) {
         for (const auto& [pair, rate] : ledger.fx_rates()) {
-            std::string key =
-                "x" + std::string(pair.first.code()) + std::string(pair.second.code());
+            std::string key(1, 'x');
+            key.append(pair.first.code());
+            key.append(pair.second.code());
             std::string value;
             Writer w(&value);
             w.Signed(rate.rate.mantissa);
