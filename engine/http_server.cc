@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/listener.h"
+
 #include <memory>
 
 namespace rms {
@@ -108,25 +110,11 @@ HttpServer::HttpServer(asio::io_context& io, const QueryApi* api)
     : io_(io), acceptor_(io), api_(api) {}
 
 Status HttpServer::Listen(const std::string& host, uint16_t port) {
-    boost::system::error_code ec;
-    asio::ip::address address = asio::ip::make_address(host, ec);
-    if (ec) {
-        return Status::Error("invalid_field", "http address \"" + host + "\" is not an IP address");
+    Result<uint16_t> bound = OpenListener(acceptor_, host, port, "http");
+    if (!bound.ok()) {
+        return bound.status();
     }
-    tcp::endpoint endpoint(address, port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) {
-        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-        acceptor_.bind(endpoint, ec);
-    }
-    if (!ec) {
-        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-        return Status::Error("unavailable", "cannot listen on " + host + ":" +
-                                                std::to_string(port) + ": " + ec.message());
-    }
-    port_ = acceptor_.local_endpoint().port();
+    port_ = *bound;
     Accept();
     return Status::Ok();
 }

@@ -64,6 +64,15 @@ void WriteOptionalString(JsonWriter& w, std::string_view key, const std::optiona
     }
 }
 
+void WriteBusinessDate(JsonWriter& w, const Ledger& ledger) {
+    w.Key("business_date");
+    if (ledger.business_date()) {
+        w.String(ledger.business_date()->ToString());
+    } else {
+        w.Null();
+    }
+}
+
 int HexValue(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -208,12 +217,7 @@ ApiResponse QueryApi::Kpis() const {
         ApiResponse r;
         JsonWriter w(&r.body);
         w.BeginObject();
-        w.Key("business_date");
-        if (ledger.business_date()) {
-            w.String(ledger.business_date()->ToString());
-        } else {
-            w.Null();
-        }
+        WriteBusinessDate(w, ledger);
         w.Key("currencies");
         w.BeginObject();
         for (const auto& [currency, book] : ledger.books()) {
@@ -384,12 +388,7 @@ ApiResponse QueryApi::CustomerItems(std::string_view id) const {
         w.BeginObject();
         w.Key("customer");
         w.String(c->id);
-        w.Key("business_date");
-        if (ledger.business_date()) {
-            w.String(ledger.business_date()->ToString());
-        } else {
-            w.Null();
-        }
+        WriteBusinessDate(w, ledger);
         w.Key("items");
         w.BeginArray();
         for (uint32_t idx : c->invoices) {
@@ -571,12 +570,7 @@ ApiResponse QueryApi::Worklist(std::string_view query) const {
         ApiResponse r;
         JsonWriter w(&r.body);
         w.BeginObject();
-        w.Key("business_date");
-        if (ledger.business_date()) {
-            w.String(ledger.business_date()->ToString());
-        } else {
-            w.Null();
-        }
+        WriteBusinessDate(w, ledger);
         w.Key("customers");
         w.BeginArray();
         for (const Ledger::WorklistEntry& e :

@@ -1,0 +1,30 @@
+#include "engine/listener.h"
+
+namespace rms {
+
+Result<uint16_t> OpenListener(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                              uint16_t port, std::string_view what) {
+    namespace asio = boost::asio;
+    boost::system::error_code ec;
+    asio::ip::address address = asio::ip::make_address(host, ec);
+    if (ec) {
+        return Status::Error("invalid_field",
+                             std::string(what) + " address \"" + host + "\" is not an IP address");
+    }
+    asio::ip::tcp::endpoint endpoint(address, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) {
+        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+        acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        return Status::Error("unavailable", "cannot listen on " + host + ":" +
+                                                std::to_string(port) + ": " + ec.message());
+    }
+    return acceptor.local_endpoint().port();
+}
+
+}  // namespace rms
