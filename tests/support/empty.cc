@@ -1,1 +1,0 @@
-// Keeps rms_test_support non-empty while its helpers are written.
