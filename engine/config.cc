@@ -6,6 +6,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace rms {
 
@@ -48,7 +49,158 @@ Status BoolKey(const toml::node& node, std::string_view key, bool* out) {
     return Status::Ok();
 }
 
+Status KeyError(const toml::node& node, std::string_view key, std::string_view what) {
+    return Status::Error("invalid_field",
+                         std::string(key) + " (" + Where(node) + ") " + std::string(what));
+}
+
+Status DigestKey(const toml::node& node, std::string_view key, std::string* out) {
+    Status s = StringKey(node, key, out);
+    if (s.ok() && !IsSha256Hex(*out)) {
+        return KeyError(node, key, "must be a SHA-256 digest in hex (64 characters)");
+    }
+    for (char& ch : *out) {
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    return s;
+}
+
+// A list of strings, each accepted by `valid`.
+Status StringSetKey(const toml::node& node, std::string_view key,
+                    const std::function<bool(std::string_view)>& valid,
+                    std::set<std::string, std::less<>>* out) {
+    const toml::array* items = node.as_array();
+    if (items == nullptr) {
+        return KeyError(node, key, "must be a list of strings");
+    }
+    for (const toml::node& item : *items) {
+        std::optional<std::string> v = item.value<std::string>();
+        if (!v || !valid(*v)) {
+            return KeyError(item, key, "holds something that is not a known name");
+        }
+        out->insert(*v);
+    }
+    return Status::Ok();
+}
+
+Status RateKey(const toml::node& node, std::string_view key, double* out) {
+    std::optional<double> v = node.value<double>();
+    if (!v || !(*v > 0) || *v > 1e9) {
+        return KeyError(node, key, "must be a number above 0 and at most 1e9");
+    }
+    *out = *v;
+    return Status::Ok();
+}
+
+// Reads each table of an array of tables (`[[producers]]`) with its own key setters; `name` is
+// required in every one.
+using TableKeys =
+    std::map<std::string, std::function<Status(const toml::node&, std::string_view)>, std::less<>>;
+Status ForEachTable(const toml::node& node, std::string_view key,
+                    const std::function<TableKeys()>& begin_table,
+                    const std::vector<std::string>& required) {
+    const toml::array* tables = node.as_array();
+    if (tables == nullptr || !tables->is_array_of_tables()) {
+        return KeyError(node, key, "must be tables: [[" + std::string(key) + "]]");
+    }
+    for (const toml::node& table_node : *tables) {
+        TableKeys keys = begin_table();
+        const toml::table& table = *table_node.as_table();
+        for (const auto& [name, value] : table) {
+            auto it = keys.find(name.str());
+            if (it == keys.end()) {
+                return KeyError(value, key,
+                                "has an unknown key \"" + std::string(name.str()) + "\"");
+            }
+            Status s = it->second(value, std::string(key) + "." + std::string(name.str()));
+            if (!s.ok()) {
+                return s;
+            }
+        }
+        for (const std::string& name : required) {
+            if (!table.contains(name)) {
+                return KeyError(table_node, key, "needs a \"" + name + "\"");
+            }
+        }
+    }
+    return Status::Ok();
+}
+
+Status ProducersKey(const toml::node& node, std::string_view key, SecurityConfig* sec) {
+    auto begin = [sec]() -> TableKeys {
+        ProducerPolicy* p = &sec->producers.emplace_back();
+        return {
+            {"name", [p](auto& n, auto k) { return StringKey(n, k, &p->name); }},
+            {"token_sha256", [p](auto& n, auto k) { return DigestKey(n, k, &p->token_sha256); }},
+            {"event_types",
+             [p](auto& n, auto k) {
+                 auto known = [](std::string_view t) { return EventTypeFromName(t).has_value(); };
+                 return StringSetKey(n, k, known, &p->event_types);
+             }},
+            {"currencies",
+             [p](auto& n, auto k) {
+                 auto known = [](std::string_view c) { return Currency::FromCode(c).has_value(); };
+                 return StringSetKey(n, k, known, &p->currencies);
+             }},
+            {"rate_per_second",
+             [p](auto& n, auto k) { return RateKey(n, k, &p->rate_per_second); }},
+            {"burst", [p](auto& n, auto k) { return IntKey(n, k, 1, 1000000000, &p->burst); }},
+        };
+    };
+    // Pointers into the vector must stay valid while its tables are read.
+    const toml::array* tables = node.as_array();
+    sec->producers.reserve(sec->producers.size() + (tables ? tables->size() : 0));
+    Status s = ForEachTable(node, key, begin, {"name", "token_sha256"});
+    if (!s.ok()) {
+        return s;
+    }
+    std::set<std::string, std::less<>> names, digests;
+    for (ProducerPolicy& p : sec->producers) {
+        if (p.name.empty() || p.name.size() > 128 || !names.insert(p.name).second) {
+            return KeyError(node, key, "need names of 1 to 128 characters, each used once");
+        }
+        if (!digests.insert(p.token_sha256).second) {
+            return KeyError(node, key, "must each have their own token");
+        }
+        if (p.burst == 0) {
+            p.burst = std::max(1.0, p.rate_per_second);
+        }
+    }
+    return Status::Ok();
+}
+
+Status HttpUsersKey(const toml::node& node, std::string_view key, SecurityConfig* sec) {
+    auto begin = [sec]() -> TableKeys {
+        HttpUser* u = &sec->http_users.emplace_back();
+        return {
+            {"name", [u](auto& n, auto k) { return StringKey(n, k, &u->name); }},
+            {"password_sha256",
+             [u](auto& n, auto k) { return DigestKey(n, k, &u->password_sha256); }},
+        };
+    };
+    const toml::array* tables = node.as_array();
+    sec->http_users.reserve(sec->http_users.size() + (tables ? tables->size() : 0));
+    Status s = ForEachTable(node, key, begin, {"name", "password_sha256"});
+    for (const HttpUser& u : sec->http_users) {
+        if (s.ok() && (u.name.empty() || u.name.find(':') != std::string::npos)) {
+            return KeyError(node, key, "need names that are not empty and hold no ':'");
+        }
+    }
+    return s;
+}
+
 }  // namespace
+
+Status CheckSecurityConfig(const SecurityConfig& sec) {
+    const TlsSettings& tls = sec.tls;
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+        return Status::Error("invalid_config", "TLS needs both a certificate and a key file");
+    }
+    if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+        return Status::Error("invalid_config", "a TLS client CA needs a certificate and key too");
+    }
+    return Status::Ok();
+}
 
 Status LoadConfigFile(const std::string& path, Config* c) {
     toml::table table;
@@ -103,6 +255,16 @@ Status LoadConfigFile(const std::string& path, Config* c) {
          [c](auto& n, auto k) { return IntKey(n, k, 1, 1000000, &c->limits.max_unanswered); }},
         {"idle_timeout_seconds",
          [c](auto& n, auto k) { return IntKey(n, k, 1, 86400, &c->limits.idle_timeout_seconds); }},
+        {"tls_cert_file",
+         [c](auto& n, auto k) { return StringKey(n, k, &c->security.tls.cert_file); }},
+        {"tls_key_file",
+         [c](auto& n, auto k) { return StringKey(n, k, &c->security.tls.key_file); }},
+        {"tls_client_ca_file",
+         [c](auto& n, auto k) { return StringKey(n, k, &c->security.tls.client_ca_file); }},
+        {"tls_ingest", [c](auto& n, auto k) { return BoolKey(n, k, &c->security.tls_ingest); }},
+        {"tls_http", [c](auto& n, auto k) { return BoolKey(n, k, &c->security.tls_http); }},
+        {"producers", [c](auto& n, auto k) { return ProducersKey(n, k, &c->security); }},
+        {"http_users", [c](auto& n, auto k) { return HttpUsersKey(n, k, &c->security); }},
     };
     for (const auto& [key, node] : table) {
         auto it = keys.find(key.str());

@@ -3,12 +3,27 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "engine/auth.h"
 #include "engine/engine.h"
 #include "engine/ingest_server.h"
 #include "engine/status.h"
+#include "engine/tls.h"
 
 namespace rms {
+
+// Who may connect and what they may do (docs/guarantees.md, "Security").
+struct SecurityConfig {
+    // One certificate for both listeners; each listener can be left in plain TCP.
+    TlsSettings tls;
+    bool tls_ingest = true;
+    bool tls_http = true;
+    // No producers: the ingest port takes events from anyone who can connect (protocol v1).
+    std::vector<ProducerPolicy> producers;
+    // No users: the query API and /metrics answer without a password.
+    std::vector<HttpUser> http_users;
+};
 
 struct Config {
     std::string data_dir = "var/rms";
@@ -21,11 +36,15 @@ struct Config {
     std::string base_currency;
     EngineOptions engine;
     IngestLimits limits;
+    SecurityConfig security;
 };
 
 // Reads a TOML file into `config`, leaving unset keys alone. Unknown keys, wrong types and
 // out-of-range values are errors naming the key and its line.
 Status LoadConfigFile(const std::string& path, Config* config);
+
+// Checks what only makes sense together: a certificate needs its key; a client CA, both.
+Status CheckSecurityConfig(const SecurityConfig& security);
 
 // Splits "host:port" ("[::1]:7400" for IPv6).
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text);

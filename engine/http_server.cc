@@ -21,16 +21,29 @@ constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // open while the client asks to.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-    HttpSession(tcp::socket socket, const QueryApi* api) : stream_(std::move(socket)), api_(api) {}
+    HttpSession(tcp::socket socket, const QueryApi* api, const HttpServer::Access* access)
+        : stream_(std::move(socket), access->tls), api_(api), access_(access) {}
 
-    void Start() { Read(); }
+    void Start() {
+        stream_.tcp().expires_after(kRequestTimeout);
+        stream_.AsyncHandshake([self = shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                if (self->access_->metrics != nullptr) {
+                    self->access_->metrics->CountAuthFailure("tls_handshake");
+                }
+                self->Close();
+                return;
+            }
+            self->Read();
+        });
+    }
 
 private:
     void Read() {
         request_ = {};
         parser_.emplace();
         parser_->body_limit(64 * 1024);
-        stream_.expires_after(kRequestTimeout);
+        stream_.tcp().expires_after(kRequestTimeout);
         http::async_read(
             stream_, buffer_, *parser_,
             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -52,7 +65,9 @@ private:
         }
         request_ = parser_->release();
         ApiResponse out;
-        if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
+        if (!Allowed()) {
+            out = ApiError(401, "unauthorized", "this path needs HTTP basic authentication");
+        } else if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
             out = ApiError(405, "method_not_allowed", "only GET is served here");
         } else {
             std::string_view target(request_.target().data(), request_.target().size());
@@ -70,6 +85,9 @@ private:
         response_.set(http::field::cache_control, "no-store");
         if (out.status == 405) {
             response_.set(http::field::allow, "GET, HEAD");
+        }
+        if (out.status == 401) {
+            response_.set(http::field::www_authenticate, R"(Basic realm="rms", charset="UTF-8")");
         }
         response_.keep_alive(keep_alive);
         response_.body() = std::move(out.body);
@@ -90,15 +108,38 @@ private:
                           });
     }
 
-    void Close() {
-        beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.socket().close(ignored);
+    // With users configured, every path but the health checks needs one of them.
+    bool Allowed() const {
+        if (access_->users.empty()) {
+            return true;
+        }
+        std::string_view target(request_.target().data(), request_.target().size());
+        std::string_view path = target.substr(0, target.find('?'));
+        if (path == "/healthz" || path == "/readyz") {
+            return true;
+        }
+        auto header = request_.find(http::field::authorization);
+        if (header != request_.end() &&
+            BasicAuthAllows(std::string_view(header->value().data(), header->value().size()),
+                            access_->users)) {
+            return true;
+        }
+        if (access_->metrics != nullptr) {
+            access_->metrics->CountAuthFailure("http_unauthorized");
+        }
+        return false;
     }
 
-    beast::tcp_stream stream_;
+    void Close() {
+        beast::error_code ignored;
+        stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.tcp().socket().close(ignored);
+    }
+
+    MaybeTlsStream stream_;
     beast::flat_buffer buffer_;
     const QueryApi* api_;
+    const HttpServer::Access* access_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::request<http::string_body> request_;
     http::response<http::string_body> response_;
@@ -128,7 +169,7 @@ void HttpServer::Accept() {
             }
             return;
         }
-        std::make_shared<HttpSession>(std::move(socket), api_)->Start();
+        std::make_shared<HttpSession>(std::move(socket), api_, &access_)->Start();
         Accept();
     });
 }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/json_writer.h"
 #include "engine/listener.h"
 
 #include <deque>
@@ -28,14 +29,28 @@ bool IsBlank(std::string_view line) {
 class IngestConnection : public std::enable_shared_from_this<IngestConnection> {
 public:
     IngestConnection(IngestServer* server, tcp::socket socket, uint64_t id)
-        : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()), id_(id) {
+        : server_(server),
+          socket_(std::move(socket), server->tls_),
+          timer_(socket_.get_executor()),
+          id_(id) {
         read_buf_.resize(kReadChunk);
     }
 
     void Start() {
         server_->metrics_->AddConnections(1);
+        // The idle timer also bounds the handshake.
         ArmIdleTimer();
-        Read();
+        socket_.AsyncHandshake([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec) {
+                // A plaintext client on a TLS port ends here: nothing it sent is read as lines.
+                spdlog::debug("ingest: connection {} TLS handshake failed: {}", self->id_,
+                              ec.message());
+                self->server_->metrics_->CountAuthFailure("tls_handshake");
+                self->Close();
+                return;
+            }
+            self->Read();
+        });
     }
 
     void Drain() {
@@ -165,6 +180,10 @@ private:
         if (IsBlank(line)) {
             return;
         }
+        if (std::optional<Result<AuthLine>> auth = ParseAuthLine(line)) {
+            chunk->answers.push_back(Authenticate(*auth));
+            return;
+        }
         ParsedLine parsed = ParseEvent(line);
         if (!parsed.status.ok()) {
             std::string_view type = parsed.status.code() == "invalid_json" ? "unknown" : "invalid";
@@ -172,9 +191,61 @@ private:
             chunk->answers.push_back(ErrorAnswer(parsed.id, line_no_, parsed.status));
             return;
         }
+        if (Status allowed = Authorize(parsed.event); !allowed.ok()) {
+            // Refused before the engine sees it: not applied, no idempotence marker.
+            server_->metrics_->CountEvents(EventTypeName(parsed.event.type), allowed.code());
+            server_->metrics_->CountAuthFailure(allowed.code());
+            chunk->answers.push_back(ErrorAnswer(parsed.event.id, line_no_, allowed));
+            return;
+        }
         chunk->engine_slots.push_back(chunk->answers.size());
         chunk->answers.emplace_back();
         events->push_back(PendingEvent{std::move(parsed.event), line_no_});
+    }
+
+    // Answers an auth line. The token is never logged nor echoed.
+    std::string Authenticate(const Result<AuthLine>& auth) {
+        if (!auth.ok()) {
+            server_->metrics_->CountAuthFailure("unauthorized");
+            return ErrorAnswer(std::nullopt, line_no_, auth.status());
+        }
+        std::string out;
+        JsonWriter w(&out);
+        w.BeginObject();
+        w.Key("ok");
+        w.Bool(true);
+        w.Key("auth");
+        if (!server_->auth_.enabled()) {
+            w.String("not_required");
+            w.EndObject();
+            return out;
+        }
+        // A failed attempt also ends an earlier authentication on this connection.
+        producer_ = server_->auth_.Authenticate(auth->token);
+        if (producer_ == nullptr) {
+            // Debug only: a client guessing tokens must not flood the log; the metric counts.
+            spdlog::debug("ingest: connection {} sent a token no producer has", id_);
+            server_->metrics_->CountAuthFailure("unauthorized");
+            return ErrorAnswer(std::nullopt, line_no_,
+                               Status::Error("unauthorized", "the token is not known"));
+        }
+        spdlog::debug("ingest: connection {} is producer {}", id_, producer_->name);
+        w.String("ok");
+        w.Key("producer");
+        w.String(producer_->name);
+        w.EndObject();
+        return out;
+    }
+
+    Status Authorize(const Event& event) {
+        if (!server_->auth_.enabled()) {
+            return Status::Ok();
+        }
+        if (producer_ == nullptr) {
+            return Status::Error("unauthorized",
+                                 "authenticate first: send {\"auth\":{\"token\":...}}");
+        }
+        return server_->auth_.Authorize(*producer_, event, std::chrono::steady_clock::now());
     }
 
     void Enqueue(Chunk chunk, std::vector<PendingEvent> events) {
@@ -285,17 +356,16 @@ private:
             return;
         }
         closed_ = true;
-        boost::system::error_code ignored;
         timer_.cancel();
-        socket_.shutdown(tcp::socket::shutdown_both, ignored);
-        socket_.close(ignored);
+        socket_.Close();
         server_->Forget(id_);
     }
 
     const IngestLimits& limits() const { return server_->limits_; }
 
     IngestServer* server_;
-    tcp::socket socket_;
+    MaybeTlsStream socket_;
+    const ProducerPolicy* producer_ = nullptr;  // set by a good auth line
     asio::steady_timer timer_;
     uint64_t id_;
     std::vector<char> read_buf_;
@@ -325,6 +395,11 @@ IngestServer::IngestServer(asio::io_context& io, Engine* engine, metrics::Engine
       limits_(limits) {}
 
 IngestServer::~IngestServer() = default;
+
+void IngestServer::Secure(asio::ssl::context* tls, std::vector<ProducerPolicy> producers) {
+    tls_ = tls;
+    auth_ = ProducerAuth(std::move(producers));
+}
 
 Status IngestServer::Listen(const std::string& host, uint16_t port) {
     Result<uint16_t> bound = OpenListener(acceptor_, host, port, "ingest");

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "engine/asio.h"
+#include "engine/auth.h"
 #include "engine/engine.h"
+#include "engine/tls.h"
 #include "metrics/engine_metrics.h"
 
 namespace rms {
@@ -35,6 +37,10 @@ public:
                  IngestLimits limits);
     ~IngestServer();
 
+    // Before Listen(): TLS on every connection when `tls` is set (it must outlive the server);
+    // with producers, every connection must authenticate before its events are taken.
+    void Secure(boost::asio::ssl::context* tls, std::vector<ProducerPolicy> producers);
+
     // Binds and starts accepting; `host` is an IPv4 or IPv6 literal, port 0 picks a free one.
     Status Listen(const std::string& host, uint16_t port);
     uint16_t port() const { return port_; }
@@ -56,6 +62,8 @@ private:
     Engine* engine_;
     metrics::EngineMetrics* metrics_;
     IngestLimits limits_;
+    boost::asio::ssl::context* tls_ = nullptr;
+    ProducerAuth auth_{{}};  // used on the io_context thread only
     uint16_t port_ = 0;
     bool draining_ = false;
 

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     bool version = false;
     std::string log_format = "text";
     std::string rules_file, check_config, base_currency, log_level;
+    rms::TlsSettings tls_flags;
     app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "data directory (default var/rms)");
     app.add_option("--listen", listen, "ingest address host:port (default 127.0.0.1:7400)");
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
     app.add_option("--base-currency", base_currency,
                    "convert all figures into this currency in /v1/kpis");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+    app.add_option("--tls-cert", tls_flags.cert_file, "PEM certificate chain: TLS on both ports");
+    app.add_option("--tls-key", tls_flags.key_file, "PEM private key of --tls-cert");
+    app.add_option("--tls-client-ca", tls_flags.client_ca_file,
+                   "PEM CA file: clients must present a certificate it signed (mutual TLS)");
     app.add_option("--log-format", log_format, "stderr log lines: text or json (one object a line)")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -109,6 +114,24 @@ int main(int argc, char** argv) {
     }
     if (!log_level.empty()) {
         config.log_level = log_level;
+    }
+    if (!tls_flags.cert_file.empty()) {
+        config.security.tls.cert_file = tls_flags.cert_file;
+        config.security.tls.key_file = tls_flags.key_file;
+    }
+    if (!tls_flags.client_ca_file.empty()) {
+        config.security.tls.client_ca_file = tls_flags.client_ca_file;
+    }
+    if (rms::Status s = rms::CheckSecurityConfig(config.security); !s.ok()) {
+        return Fail(kExitConfig, s.message());
+    }
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    if (config.security.tls.enabled()) {
+        auto made = rms::MakeServerTlsContext(config.security.tls);
+        if (!made.ok()) {
+            return Fail(kExitConfig, made.status().message());
+        }
+        tls = std::move(made).value();
     }
     if (spdlog::level::from_str(config.log_level) == spdlog::level::off &&
         config.log_level != "off") {
@@ -158,6 +181,15 @@ int main(int argc, char** argv) {
     boost::asio::io_context http_io(1);
     rms::IngestServer ingest(ingest_io, engine.get(), &metrics, config.limits);
     rms::HttpServer http_server(http_io, &api);
+    const rms::SecurityConfig& sec = config.security;
+    bool tls_ingest = tls && sec.tls_ingest;
+    bool tls_http = tls && sec.tls_http;
+    ingest.Secure(tls_ingest ? tls.get() : nullptr, sec.producers);
+    http_server.Secure({tls_http ? tls.get() : nullptr, sec.http_users, &metrics});
+    spdlog::info("rmsd: ingest {}, {} producers; http {}, {} users{}",
+                 tls_ingest ? "TLS" : "plain TCP", sec.producers.size(),
+                 tls_http ? "TLS" : "plain TCP", sec.http_users.size(),
+                 sec.tls.client_ca_file.empty() ? "" : "; client certificates required");
     rms::Status s = ingest.Listen(ingest_addr->first, ingest_addr->second);
     if (s.ok()) {
         s = http_server.Listen(http_addr->first, http_addr->second);

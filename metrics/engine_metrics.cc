@@ -125,6 +125,15 @@ EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry
                         .Register(*registry_);
     reloads_applied_ = &reloads.Add({{"result", "applied"}});
     reloads_refused_ = &reloads.Add({{"result", "refused"}});
+    auto& auth = BuildCounter()
+                     .Name("rms_auth_failures_total")
+                     .Help(
+                         "Lines, events, handshakes and HTTP requests refused by the security "
+                         "checks, by reason")
+                     .Register(*registry_);
+    for (size_t i = 0; i < kAuthFailureReasons.size(); ++i) {
+        auth_failures_[i] = &auth.Add({{"reason", std::string(kAuthFailureReasons[i])}});
+    }
     ready_ = &BuildGauge()
                   .Name("rms_ready")
                   .Help("1 while the engine takes events, 0 while it refuses them")
@@ -167,6 +176,14 @@ void EngineMetrics::SetSegmentCustomers(std::string_view segment, int64_t custom
 
 void EngineMetrics::CountRulesReload(bool applied) {
     (applied ? reloads_applied_ : reloads_refused_)->Increment();
+}
+
+void EngineMetrics::CountAuthFailure(std::string_view reason) {
+    for (size_t i = 0; i < kAuthFailureReasons.size(); ++i) {
+        if (kAuthFailureReasons[i] == reason) {
+            auth_failures_[i]->Increment();
+        }
+    }
 }
 
 void EngineMetrics::SetWorklistCustomers(int64_t customers) {

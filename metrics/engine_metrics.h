@@ -63,6 +63,11 @@ public:
     void SetWorklistCustomers(int64_t customers);
     // A rules reload on SIGHUP: applied, or refused because the file had errors.
     void CountRulesReload(bool applied);
+    // A refusal by the security checks. `reason` is one of kAuthFailureReasons; others are
+    // ignored, so that the label set stays fixed.
+    void CountAuthFailure(std::string_view reason);
+    static constexpr std::array<std::string_view, 5> kAuthFailureReasons = {
+        "unauthorized", "forbidden", "rate_limited", "tls_handshake", "http_unauthorized"};
 
     // The text exposition of every family.
     std::string Serialize() const;
@@ -91,6 +96,7 @@ private:
     prometheus::Gauge* worklist_;
     prometheus::Counter* reloads_applied_;
     prometheus::Counter* reloads_refused_;
+    std::array<prometheus::Counter*, kAuthFailureReasons.size()> auth_failures_{};
     std::array<uint64_t, 4> promise_seen_{};
 
     mutable std::mutex mu_;
