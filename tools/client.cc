@@ -1,8 +1,13 @@
 #include "tools/client.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -44,6 +49,69 @@ Result<short> PollUntil(int fd, short events, Clock::time_point deadline) {
             return IoError("poll");
         }
     }
+}
+
+// The text of OpenSSL's first queued error (and clears the queue).
+std::string TlsError() {
+    unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (code == 0) {
+        return std::strerror(errno);
+    }
+    char text[256];
+    ERR_error_string_n(code, text, sizeof(text));
+    return text;
+}
+
+Status TlsFailed(std::string_view what) {
+    return Status::Error("tls_failed", std::string(what) + ": " + TlsError());
+}
+
+// A client context: TLS 1.2 or later, the server verified against the given CAs, and the
+// client's own certificate when given.
+Result<SSL_CTX*> MakeClientContext(const TlsClientOptions& tls) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == nullptr) {
+        return TlsFailed("SSL_CTX_new");
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // rmsd ends its sessions without close_notify; the answers are framed by lines anyway.
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    int loaded = tls.ca_file.empty()
+                     ? SSL_CTX_set_default_verify_paths(ctx)
+                     : SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr);
+    Status failed;
+    if (loaded != 1) {
+        failed = TlsFailed("cannot load CA file \"" + tls.ca_file + "\"");
+    } else if (!tls.cert_file.empty() &&
+               (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1 ||
+                SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+        failed = TlsFailed("cannot load client certificate \"" + tls.cert_file + "\" or key \"" +
+                           tls.key_file + "\"");
+    }
+    if (!failed.ok()) {
+        SSL_CTX_free(ctx);
+        return failed;
+    }
+    return ctx;
+}
+
+// Blocks the calls on `fd` for at most `ms` (for the handshake), or not at all with 0.
+void SetSocketTimeouts(int fd, int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+std::string Base64(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()),
+                            static_cast<int>(bytes.size()));
+    out.resize(static_cast<size_t>(n));
+    return out;
 }
 
 bool IsBlank(std::string_view line) {
@@ -234,7 +302,8 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text) {
     return std::pair<std::string, uint16_t>(std::string(host), static_cast<uint16_t>(port));
 }
 
-Result<LineClient> LineClient::Connect(std::string_view host, uint16_t port) {
+Result<LineClient> LineClient::Connect(std::string_view host, uint16_t port,
+                                       const TlsClientOptions& tls) {
     std::string host_text(host);
     std::string port_text = std::to_string(port);
     std::string where = host_text + ":" + port_text;
@@ -262,7 +331,14 @@ Result<LineClient> LineClient::Connect(std::string_view host, uint16_t port) {
         } while (connected != 0 && errno == EINTR);
         if (connected == 0) {
             ::freeaddrinfo(found);
-            return LineClient(fd);
+            LineClient client(fd);
+            if (tls.enabled) {
+                Status s = client.StartTls(host, tls);
+                if (!s.ok()) {
+                    return s;
+                }
+            }
+            return client;
         }
         last_error = std::strerror(errno);
         ::close(fd);
@@ -271,30 +347,86 @@ Result<LineClient> LineClient::Connect(std::string_view host, uint16_t port) {
     return Status::Error("connect_failed", "cannot connect to " + where + ": " + last_error);
 }
 
+Status LineClient::StartTls(std::string_view host, const TlsClientOptions& tls) {
+    Result<SSL_CTX*> ctx = MakeClientContext(tls);
+    if (!ctx.ok()) {
+        return ctx.status();
+    }
+    ssl_ = SSL_new(*ctx);
+    SSL_CTX_free(*ctx);  // the SSL holds its own reference
+    if (ssl_ == nullptr) {
+        return TlsFailed("SSL_new");
+    }
+    std::string name(host);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {
+        // Not an IP literal: check the DNS name, and send it as SNI.
+        SSL_set1_host(ssl_, name.c_str());
+        SSL_set_tlsext_host_name(ssl_, name.c_str());
+    }
+    SSL_set_fd(ssl_, fd_);
+    SetSocketTimeouts(fd_, 10000);
+    int rc = SSL_connect(ssl_);
+    SetSocketTimeouts(fd_, 0);
+    if (rc != 1) {
+        long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+            return Status::Error("tls_failed",
+                                 "server certificate not accepted: " +
+                                     std::string(X509_verify_cert_error_string(verify)));
+        }
+        return TlsFailed("TLS handshake");
+    }
+    // From here on every call must return at once; poll() says when to try again.
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    return Status::Ok();
+}
+
 LineClient::LineClient(LineClient&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), read_buffer_(std::move(other.read_buffer_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      ssl_(std::exchange(other.ssl_, nullptr)),
+      read_buffer_(std::move(other.read_buffer_)) {}
 
 LineClient& LineClient::operator=(LineClient&& other) noexcept {
     if (this != &other) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
+        this->~LineClient();
         fd_ = std::exchange(other.fd_, -1);
+        ssl_ = std::exchange(other.ssl_, nullptr);
         read_buffer_ = std::move(other.read_buffer_);
     }
     return *this;
 }
 
 LineClient::~LineClient() {
+    if (ssl_ != nullptr) {
+        SSL_shutdown(ssl_);  // sends close_notify if it can; never waits for the peer's
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+    }
     if (fd_ >= 0) {
         ::close(fd_);
+        fd_ = -1;
     }
+}
+
+ssize_t LineClient::SendSome(const char* data, size_t size) {
+    if (ssl_ == nullptr) {
+        return ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    size_t written = 0;
+    if (SSL_write_ex(ssl_, data, size, &written) == 1) {
+        return static_cast<ssize_t>(written);
+    }
+    int err = SSL_get_error(ssl_, 0);
+    ERR_clear_error();
+    errno = (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) ? EAGAIN : EPIPE;
+    return -1;
 }
 
 Status LineClient::WriteAll(std::string_view bytes, int timeout_ms) {
     auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     while (!bytes.empty()) {
-        ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = SendSome(bytes.data(), bytes.size());
         if (n > 0) {
             bytes.remove_prefix(static_cast<size_t>(n));
             continue;
@@ -331,6 +463,30 @@ bool LineClient::TakeBufferedLine(std::string* line) {
 
 Result<size_t> LineClient::ReadSome() {
     char chunk[65536];
+    // TLS: take every decrypted byte now, since poll() cannot see what OpenSSL holds.
+    size_t total = 0;
+    while (ssl_ != nullptr) {
+        size_t n = 0;
+        if (SSL_read_ex(ssl_, chunk, sizeof(chunk), &n) == 1) {
+            read_buffer_.append(chunk, n);
+            total += n;
+            continue;
+        }
+        int err = SSL_get_error(ssl_, 0);
+        std::string text = err == SSL_ERROR_SSL ? TlsError() : "";
+        ERR_clear_error();
+        if (total > 0 || err == SSL_ERROR_ZERO_RETURN) {
+            return total;  // what was read, or 0 for the end of the stream
+        }
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+            return Status::Error("again", "nothing to read");
+        }
+        if (err == SSL_ERROR_SYSCALL && errno == 0) {
+            return total;
+        }
+        return Status::Error("io_error",
+                             "TLS read: " + (text.empty() ? std::strerror(errno) : text));
+    }
     for (;;) {
         ssize_t n = ::recv(fd_, chunk, sizeof(chunk), MSG_DONTWAIT);
         if (n >= 0) {
@@ -422,8 +578,7 @@ Status SendPipelined(LineClient& client, const std::vector<std::string>& lines, 
         }
 
         if ((*ready & POLLOUT) != 0) {
-            ssize_t n = ::send(client.fd_, pending.data() + pending_off,
-                               pending.size() - pending_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t n = client.SendSome(pending.data() + pending_off, pending.size() - pending_off);
             if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 return IoError("send");
             }
@@ -456,10 +611,41 @@ Status SendPipelined(LineClient& client, const std::vector<std::string>& lines, 
     return Status::Ok();
 }
 
+// Reads an HTTP answer through the client's buffer (and its TLS, if any).
+struct HttpExchange {
+    static Result<HttpResponse> ReadResponse(LineClient& client, std::string_view what,
+                                             int timeout_ms) {
+        auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+        for (;;) {
+            Result<HttpResponse> parsed = ParseResponse(client.read_buffer_, false);
+            if (parsed.ok() || parsed.status().code() != "incomplete") {
+                return parsed;
+            }
+            Result<short> ready = PollUntil(client.fd_, POLLIN, deadline);
+            if (!ready.ok()) {
+                return ready.status();
+            }
+            if (*ready == 0) {
+                return Status::Error("timeout", std::string(what) + ": no whole answer within " +
+                                                    std::to_string(timeout_ms) + " ms");
+            }
+            Result<size_t> n = client.ReadSome();
+            if (!n.ok() && n.status().code() == "again") {
+                continue;
+            }
+            if (!n.ok()) {
+                return n.status();
+            }
+            if (*n == 0) {
+                return ParseResponse(client.read_buffer_, true);
+            }
+        }
+    }
+};
+
 Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::string_view method,
-                                 std::string_view target, int timeout_ms) {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    Result<LineClient> connected = LineClient::Connect(host, port);
+                                 std::string_view target, const HttpOptions& options) {
+    Result<LineClient> connected = LineClient::Connect(host, port, options.tls);
     if (!connected.ok()) {
         return connected.status();
     }
@@ -470,41 +656,24 @@ Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::stri
     std::string request;
     request.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
     request.append("Host: ").append(host_field).append(":").append(std::to_string(port));
+    if (!options.user.empty()) {
+        request.append("\r\nAuthorization: Basic ")
+            .append(Base64(options.user + ":" + options.password));
+    }
     request.append("\r\nConnection: close\r\nAccept: application/json\r\n\r\n");
-    Status written = client.WriteAll(request, timeout_ms);
+    Status written = client.WriteAll(request, options.timeout_ms);
     if (!written.ok()) {
         return written;
     }
+    return HttpExchange::ReadResponse(client, std::string(method) + " " + std::string(target),
+                                      options.timeout_ms);
+}
 
-    int fd = client.fd();
-    std::string raw;
-    char chunk[65536];
-    for (;;) {
-        Result<HttpResponse> parsed = ParseResponse(raw, false);
-        if (parsed.ok() || parsed.status().code() != "incomplete") {
-            return parsed;
-        }
-        Result<short> ready = PollUntil(fd, POLLIN, deadline);
-        if (!ready.ok()) {
-            return ready.status();
-        }
-        if (*ready == 0) {
-            return Status::Error("timeout", std::string(method) + " " + std::string(target) +
-                                                ": no whole answer within " +
-                                                std::to_string(timeout_ms) + " ms");
-        }
-        ssize_t n = ::recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
-            continue;
-        }
-        if (n < 0) {
-            return IoError("recv");
-        }
-        if (n == 0) {
-            return ParseResponse(raw, true);
-        }
-        raw.append(chunk, static_cast<size_t>(n));
-    }
+Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::string_view method,
+                                 std::string_view target, int timeout_ms) {
+    HttpOptions options;
+    options.timeout_ms = timeout_ms;
+    return HttpRequest(host, port, method, target, options);
 }
 
 Result<HttpResponse> HttpGet(std::string_view host, uint16_t port, std::string_view target,

@@ -1,10 +1,14 @@
 // Blocking clients for rmsd: a line client for the NDJSON ingest port and a one-shot HTTP/1.1 GET
-// for the query API. rmsctl and the integration tests use them; they speak POSIX sockets only.
+// for the query API. rmsctl and the integration tests use them; they speak POSIX sockets, with
+// TLS (OpenSSL) on them when asked.
 //
 // Error codes in the returned Status: "invalid_argument" (a bad host, port or line),
 // "connect_failed", "timeout", "connection_closed" (the peer closed before the answer was whole),
-// "io_error" (a socket call failed) and "bad_response" (an HTTP answer that does not parse).
+// "io_error" (a socket call failed), "tls_failed" (the TLS handshake failed or the server's
+// certificate did not verify) and "bad_response" (an HTTP answer that does not parse).
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +20,8 @@
 
 #include "engine/status.h"
 
+struct ssl_st;
+
 namespace rms {
 
 // Splits "host:port" ("127.0.0.1:7000", "localhost:7000", "[::1]:7000"). The port must be a
@@ -24,6 +30,16 @@ namespace rms {
 [[nodiscard]] Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text);
 
 class LineClient;
+
+// TLS for a client connection. The server's certificate is verified against `ca_file` (the
+// system's CAs when empty) and must name the host connected to (its IP address for a literal).
+struct TlsClientOptions {
+    bool enabled = false;
+    std::string ca_file = {};
+    // A client certificate and its key, for servers that require one (mutual TLS).
+    std::string cert_file = {};
+    std::string key_file = {};
+};
 
 // Writes `lines` to `client`, each followed by '\n', keeping at most `window` lines written but
 // unanswered (0 counts as 1), and reads answers as they come: `on_answer(k, answer)` is called for
@@ -43,7 +59,10 @@ class LineClient {
 public:
     // Connects to host:port (a numeric address or a name; every resolved address is tried in
     // turn). Fails with "connect_failed" naming the address and the errno text.
-    [[nodiscard]] static Result<LineClient> Connect(std::string_view host, uint16_t port);
+    // With `tls.enabled`, the TLS handshake follows (within 10 s) and everything after is
+    // encrypted.
+    [[nodiscard]] static Result<LineClient> Connect(std::string_view host, uint16_t port,
+                                                    const TlsClientOptions& tls = {});
 
     LineClient(LineClient&& other) noexcept;
     LineClient& operator=(LineClient&& other) noexcept;
@@ -71,8 +90,15 @@ public:
 private:
     friend Status SendPipelined(LineClient&, const std::vector<std::string>&, size_t,
                                 const std::function<void(size_t, std::string_view)>&, int);
+    friend struct HttpExchange;
 
     explicit LineClient(int fd) : fd_(fd) {}
+
+    // Runs the client side of the TLS handshake on the connected socket.
+    Status StartTls(std::string_view host, const TlsClientOptions& tls);
+    // One send() (or SSL_write()) that never blocks: the bytes taken, or -1 with errno set
+    // (EAGAIN when the socket would block).
+    ssize_t SendSome(const char* data, size_t size);
 
     // Moves the first whole line out of the read buffer into `line`; false when there is none.
     bool TakeBufferedLine(std::string* line);
@@ -81,6 +107,7 @@ private:
     Result<size_t> ReadSome();
 
     int fd_ = -1;
+    ssl_st* ssl_ = nullptr;  // set with TLS
     std::string read_buffer_;
 };
 
@@ -96,6 +123,19 @@ struct HttpResponse {
 [[nodiscard]] Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port,
                                                std::string_view method, std::string_view target,
                                                int timeout_ms = 10000);
+
+// What else an HTTP request may need: TLS, and a user and password for basic auth.
+struct HttpOptions {
+    TlsClientOptions tls = {};
+    std::string user = {};  // empty: no Authorization header
+    std::string password = {};
+    int timeout_ms = 10000;
+};
+
+// HttpRequest with TLS and credentials.
+[[nodiscard]] Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port,
+                                               std::string_view method, std::string_view target,
+                                               const HttpOptions& options);
 
 // HttpRequest with method GET.
 [[nodiscard]] Result<HttpResponse> HttpGet(std::string_view host, uint16_t port,

@@ -1,6 +1,9 @@
 // rmsctl: the command-line client of rmsd.
 //   rmsctl replay --format ibm FILE [--to HOST:PORT] [--window N]   the IBM sample as events
 //   rmsctl send FILE.ndjson [--to HOST:PORT] [--window N]           raw NDJSON lines
+//     (send and replay take --token-file FILE or $RMS_TOKEN, --tls, --tls-ca, --tls-cert,
+//     --tls-key)
+//   rmsctl hash-token < SECRET                                      SHA-256 hex for the config
 //   rmsctl kpis [--http HOST:PORT] [--history FROM TO]              KPI tables
 //   rmsctl export-history --openmetrics --from D --to D [--http HOST:PORT] [-o FILE]
 //                                                                   daily KPIs for promtool
@@ -11,12 +14,16 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/auth.h"
 #include "engine/date.h"
+#include "engine/json_writer.h"
 #include "tools/answer_tally.h"
 #include "tools/client.h"
 #include "tools/export_history.h"
@@ -65,15 +72,69 @@ private:
     size_t last_percent_ = kNone;
 };
 
+// How to reach the ingest port: TLS, and the producer's token (empty: no auth line).
+struct IngestAccess {
+    TlsClientOptions tls;
+    std::string token;
+};
+
+// The first line of `path` (without its newline), else $RMS_TOKEN, else empty.
+Result<std::string> ReadToken(const std::string& path) {
+    if (path.empty()) {
+        const char* env = std::getenv("RMS_TOKEN");
+        return std::string(env != nullptr ? env : "");
+    }
+    std::ifstream in(path);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+        return Status::Error("invalid_argument", "cannot read a token from " + path);
+    }
+    if (!token.empty() && token.back() == '\r') {
+        token.pop_back();
+    }
+    return token;
+}
+
+// Sends the auth line and checks its answer; the token itself is never printed.
+Status Authenticate(LineClient& client, const std::string& token) {
+    std::string line;
+    JsonWriter w(&line);
+    w.BeginObject();
+    w.Key("auth");
+    w.BeginObject();
+    w.Key("token");
+    w.String(token);
+    w.EndObject();
+    w.EndObject();
+    line.push_back('\n');
+    if (Status s = client.WriteAll(line); !s.ok()) {
+        return s;
+    }
+    Result<std::string> answer = client.ReadLine(30000);
+    if (!answer.ok()) {
+        return answer.status();
+    }
+    if (answer->find("\"ok\":true") == std::string::npos) {
+        return Status::Error("unauthorized", "rmsd refused the token: " + *answer);
+    }
+    return Status::Ok();
+}
+
 // Sends `lines` to the ingest address `to`, pipelined, and prints the summary of the answers.
-int SendAndSummarise(const std::vector<std::string>& lines, const std::string& to, size_t window) {
+int SendAndSummarise(const std::vector<std::string>& lines, const std::string& to, size_t window,
+                     const IngestAccess& access) {
     auto address = ParseHostPort(to);
     if (!address.ok()) {
         return Fail(kExitUsage, address.status());
     }
-    auto client = LineClient::Connect(address->first, address->second);
+    auto client = LineClient::Connect(address->first, address->second, access.tls);
     if (!client.ok()) {
         return Fail(kExitFailed, client.status());
+    }
+    if (!access.token.empty()) {
+        if (Status s = Authenticate(*client, access.token); !s.ok()) {
+            return Fail(kExitFailed, s);
+        }
     }
 
     std::vector<std::string> types;
@@ -99,7 +160,8 @@ int SendAndSummarise(const std::vector<std::string>& lines, const std::string& t
     return tally.HasErrors() ? kExitFailed : kExitOk;
 }
 
-int Replay(const std::string& file, const std::string& to, size_t window) {
+int Replay(const std::string& file, const std::string& to, size_t window,
+           const IngestAccess& access) {
     auto csv = ReadFile(file);
     if (!csv.ok()) {
         return Fail(kExitUsage, csv.status());
@@ -108,12 +170,13 @@ int Replay(const std::string& file, const std::string& to, size_t window) {
     if (!events.ok()) {
         return Fail(kExitUsage, events.status());
     }
-    return SendAndSummarise(*events, to, window);
+    return SendAndSummarise(*events, to, window, access);
 }
 
 // Sends the lines of an NDJSON file as they are; blank lines are left out, as they would get no
 // answer.
-int Send(const std::string& file, const std::string& to, size_t window) {
+int Send(const std::string& file, const std::string& to, size_t window,
+         const IngestAccess& access) {
     auto text = ReadFile(file);
     if (!text.ok()) {
         return Fail(kExitUsage, text.status());
@@ -128,7 +191,7 @@ int Send(const std::string& file, const std::string& to, size_t window) {
             lines.emplace_back(line);
         }
     }
-    return SendAndSummarise(lines, to, window);
+    return SendAndSummarise(lines, to, window, access);
 }
 
 int Kpis(const std::string& http, const std::vector<std::string>& history) {
@@ -216,6 +279,19 @@ int ExportHistory(const std::string& http, const std::string& from, const std::s
     return kExitOk;
 }
 
+// Reads one line from stdin and prints its SHA-256 in hex: what the config stores.
+int HashToken() {
+    std::string secret;
+    if (!std::getline(std::cin, secret) || secret.empty()) {
+        return Fail(kExitUsage, Status::Error("invalid_argument", "no token on stdin"));
+    }
+    if (secret.back() == '\r') {
+        secret.pop_back();
+    }
+    std::printf("%s\n", Sha256Hex(secret).c_str());
+    return kExitOk;
+}
+
 }  // namespace
 }  // namespace rms
 
@@ -240,6 +316,20 @@ int main(int argc, char** argv) {
     send->add_option("file", send_file, "The NDJSON file")->required();
     send->add_option("--to", to, "rmsd ingest address")->capture_default_str();
     send->add_option("--window", window, "Lines in flight")->capture_default_str();
+
+    std::string token_file;
+    rms::IngestAccess access;
+    for (CLI::App* sub : {replay, send}) {
+        sub->add_option("--token-file", token_file,
+                        "File whose first line is the producer token (else $RMS_TOKEN)");
+        sub->add_flag("--tls", access.tls.enabled, "Connect with TLS (implied by --tls-ca)");
+        sub->add_option("--tls-ca", access.tls.ca_file, "PEM CAs to verify rmsd against");
+        sub->add_option("--tls-cert", access.tls.cert_file, "PEM client certificate (mutual TLS)");
+        sub->add_option("--tls-key", access.tls.key_file, "PEM key of --tls-cert");
+    }
+
+    CLI::App* hash_token = app.add_subcommand(
+        "hash-token", "Print the SHA-256 (hex) of the token or password on stdin's first line");
 
     std::string http = "127.0.0.1:8080";
     std::vector<std::string> history;
@@ -267,11 +357,18 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? rms::kExitOk : rms::kExitUsage;
     }
 
-    if (replay->parsed()) {
-        return rms::Replay(replay_file, to, window);
+    if (hash_token->parsed()) {
+        return rms::HashToken();
     }
-    if (send->parsed()) {
-        return rms::Send(send_file, to, window);
+    if (replay->parsed() || send->parsed()) {
+        auto token = rms::ReadToken(token_file);
+        if (!token.ok()) {
+            return rms::Fail(rms::kExitUsage, token.status());
+        }
+        access.token = std::move(token).value();
+        access.tls.enabled = access.tls.enabled || !access.tls.ca_file.empty();
+        return replay->parsed() ? rms::Replay(replay_file, to, window, access)
+                                : rms::Send(send_file, to, window, access);
     }
     if (export_history->parsed()) {
         return rms::ExportHistory(http, from, until, output);
