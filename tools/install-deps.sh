@@ -6,6 +6,8 @@ packages=(
   libboost-dev libboost-system-dev librocksdb-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  # TLS (engine/tls, tools/client) and the test certificates made at run time.
+  libssl-dev openssl
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
 )
