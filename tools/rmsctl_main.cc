@@ -3,6 +3,8 @@
 //   rmsctl send FILE.ndjson [--to HOST:PORT] [--window N]           raw NDJSON lines
 //     (send and replay take --token-file FILE or $RMS_TOKEN, --tls, --tls-ca, --tls-cert,
 //     --tls-key)
+//     (kpis and export-history take --user, --password-file FILE or $RMS_PASSWORD, and the
+//     same TLS options)
 //   rmsctl hash-token < SECRET                                      SHA-256 hex for the config
 //   rmsctl kpis [--http HOST:PORT] [--history FROM TO]              KPI tables
 //   rmsctl export-history --openmetrics --from D --to D [--http HOST:PORT] [-o FILE]
@@ -78,16 +80,16 @@ struct IngestAccess {
     std::string token;
 };
 
-// The first line of `path` (without its newline), else $RMS_TOKEN, else empty.
-Result<std::string> ReadToken(const std::string& path) {
+// The first line of `path` (without its newline), else the variable `env_name`, else empty.
+Result<std::string> ReadSecret(const std::string& path, const char* env_name) {
     if (path.empty()) {
-        const char* env = std::getenv("RMS_TOKEN");
+        const char* env = std::getenv(env_name);
         return std::string(env != nullptr ? env : "");
     }
     std::ifstream in(path);
     std::string token;
     if (!in || !std::getline(in, token)) {
-        return Status::Error("invalid_argument", "cannot read a token from " + path);
+        return Status::Error("invalid_argument", "cannot read a secret from " + path);
     }
     if (!token.empty() && token.back() == '\r') {
         token.pop_back();
@@ -194,7 +196,8 @@ int Send(const std::string& file, const std::string& to, size_t window,
     return SendAndSummarise(lines, to, window, access);
 }
 
-int Kpis(const std::string& http, const std::vector<std::string>& history) {
+int Kpis(const std::string& http, const std::vector<std::string>& history,
+         const HttpOptions& options) {
     auto address = ParseHostPort(http);
     if (!address.ok()) {
         return Fail(kExitUsage, address.status());
@@ -209,7 +212,7 @@ int Kpis(const std::string& http, const std::vector<std::string>& history) {
         target = "/v1/kpis/history?from=" + history[0] + "&to=" + history[1];
     }
 
-    auto response = HttpGet(address->first, address->second, target);
+    auto response = HttpRequest(address->first, address->second, "GET", target, options);
     if (!response.ok()) {
         return Fail(kExitFailed, response.status());
     }
@@ -230,7 +233,7 @@ int Kpis(const std::string& http, const std::vector<std::string>& history) {
 // Writes the closed days FROM..TO as OpenMetrics with business-date timestamps, to `output` or
 // stdout when it is "-". A long range is asked for in pages of at most the query API's limit.
 int ExportHistory(const std::string& http, const std::string& from, const std::string& to,
-                  const std::string& output) {
+                  const std::string& output, HttpOptions options) {
     auto address = ParseHostPort(http);
     if (!address.ok()) {
         return Fail(kExitUsage, address.status());
@@ -251,7 +254,8 @@ int ExportHistory(const std::string& http, const std::string& from, const std::s
         Date page_end = std::min(*last, page.AddDays(HistoryExport::kMaxDaysPerRequest - 1));
         std::string target =
             "/v1/kpis/history?from=" + page.ToString() + "&to=" + page_end.ToString();
-        auto response = HttpGet(address->first, address->second, target, 60000);
+        options.timeout_ms = 60000;
+        auto response = HttpRequest(address->first, address->second, "GET", target, options);
         if (!response.ok()) {
             return Fail(kExitFailed, response.status());
         }
@@ -351,6 +355,19 @@ int main(int argc, char** argv) {
     export_history->add_option("-o,--output", output, "Output file, - for stdout")
         ->capture_default_str();
 
+    std::string password_file;
+    rms::HttpOptions http_options;
+    for (CLI::App* sub : {kpis, export_history}) {
+        sub->add_option("--user", http_options.user, "HTTP basic auth user");
+        sub->add_option("--password-file", password_file,
+                        "File whose first line is the user's password (else $RMS_PASSWORD)");
+        sub->add_flag("--tls", http_options.tls.enabled, "Connect with TLS (implied by --tls-ca)");
+        sub->add_option("--tls-ca", http_options.tls.ca_file, "PEM CAs to verify rmsd against");
+        sub->add_option("--tls-cert", http_options.tls.cert_file,
+                        "PEM client certificate (mutual TLS)");
+        sub->add_option("--tls-key", http_options.tls.key_file, "PEM key of --tls-cert");
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -361,7 +378,7 @@ int main(int argc, char** argv) {
         return rms::HashToken();
     }
     if (replay->parsed() || send->parsed()) {
-        auto token = rms::ReadToken(token_file);
+        auto token = rms::ReadSecret(token_file, "RMS_TOKEN");
         if (!token.ok()) {
             return rms::Fail(rms::kExitUsage, token.status());
         }
@@ -370,8 +387,14 @@ int main(int argc, char** argv) {
         return replay->parsed() ? rms::Replay(replay_file, to, window, access)
                                 : rms::Send(send_file, to, window, access);
     }
-    if (export_history->parsed()) {
-        return rms::ExportHistory(http, from, until, output);
+    auto password = rms::ReadSecret(password_file, "RMS_PASSWORD");
+    if (!password.ok()) {
+        return rms::Fail(rms::kExitUsage, password.status());
     }
-    return rms::Kpis(http, history);
+    http_options.password = std::move(password).value();
+    http_options.tls.enabled = http_options.tls.enabled || !http_options.tls.ca_file.empty();
+    if (export_history->parsed()) {
+        return rms::ExportHistory(http, from, until, output, http_options);
+    }
+    return rms::Kpis(http, history, http_options);
 }
