@@ -185,6 +185,15 @@ Status LoadToml(const std::string& toml, Config* config) {
     return LoadConfigFile(path, config);
 }
 
+TEST(AuthConfigTest, ListenersDefaultToLoopbackWithoutTlsOrAuth) {
+    Config config;
+    EXPECT_EQ(config.listen, "127.0.0.1:7400");
+    EXPECT_EQ(config.http, "127.0.0.1:8080");
+    EXPECT_FALSE(config.security.tls.enabled());
+    EXPECT_TRUE(config.security.producers.empty());
+    EXPECT_TRUE(config.security.http_users.empty());
+}
+
 TEST(AuthConfigTest, ReadsProducersUsersAndTls) {
     Config config;
     std::string digest = Sha256Hex("t");
