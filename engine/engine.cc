@@ -110,9 +110,19 @@ bool Engine::ready() const {
 void Engine::Submit(Submission submission) {
     {
         std::lock_guard<std::mutex> lock(queue_mu_);
-        queue_.push_back(std::move(submission));
+        if (!finished_) {
+            queue_.push_back(std::move(submission));
+            queue_cv_.notify_one();
+            return;
+        }
     }
-    queue_cv_.notify_one();
+    // The commit thread is gone (a late HTTP request during shutdown): answer at once.
+    Status s = Status::Error("unavailable", "the engine is shutting down; send again later");
+    std::vector<std::string> answers;
+    for (const PendingEvent& p : submission.events) {
+        answers.push_back(ErrorAnswer(p.event.id, p.line, s));
+    }
+    submission.done(std::move(answers));
 }
 
 void Engine::Run() {
@@ -122,6 +132,7 @@ void Engine::Run() {
             std::unique_lock<std::mutex> lock(queue_mu_);
             queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) {
+                finished_ = true;
                 return;
             }
             size_t events = 0;

@@ -57,7 +57,8 @@ public:
                                                 metrics::EngineMetrics* metrics);
     ~Engine();
 
-    // Queues events; `done` runs on the commit thread once they are answered.
+    // Queues events; `done` runs on the commit thread once they are answered. After Stop() it
+    // runs at once on the caller's thread, every event answered `unavailable`.
     void Submit(Submission submission);
 
     // Stops after answering everything queued.
@@ -115,6 +116,7 @@ private:
     std::condition_variable queue_cv_;
     std::deque<Submission> queue_;
     bool stopping_ = false;
+    bool finished_ = false;  // the commit thread has returned
     std::thread thread_;
 };
 

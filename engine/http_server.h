@@ -1,17 +1,28 @@
-// The HTTP listener of the query API, /metrics and the health endpoints (Boost.Beast).
+// The HTTP listener (Boost.Beast): the query API, POST /v1/events, the console under /console/,
+// /metrics and the health endpoints.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "engine/asio.h"
+#include "engine/console.h"
+#include "engine/events_endpoint.h"
 #include "engine/query_api.h"
 
 namespace rms {
 
+// What the server answers from; borrowed, all must outlive it. `events` and `console` may be
+// null: POST /v1/events then answers 405, /console/ 404.
+struct HttpHandlers {
+    const QueryApi* api = nullptr;
+    const EventsEndpoint* events = nullptr;
+    const Console* console = nullptr;
+};
+
 class HttpServer {
 public:
-    HttpServer(boost::asio::io_context& io, const QueryApi* api);
+    HttpServer(boost::asio::io_context& io, HttpHandlers handlers);
 
     // Binds and starts accepting; port 0 picks a free one.
     Status Listen(const std::string& host, uint16_t port);
@@ -23,7 +34,7 @@ private:
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    const QueryApi* api_;
+    HttpHandlers handlers_;
     uint16_t port_ = 0;
 };
 

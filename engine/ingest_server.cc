@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/event_input.h"
 #include "engine/listener.h"
 
 #include <deque>
@@ -16,10 +17,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
-
-bool IsBlank(std::string_view line) {
-    return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
 
 }  // namespace
 
@@ -159,22 +156,17 @@ private:
 
     void HandleLine(std::string_view line, Chunk* chunk, std::vector<PendingEvent>* events) {
         ++line_no_;
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        if (IsBlank(line)) {
+        std::optional<ParsedLine> parsed = ParseInputLine(line, server_->metrics_);
+        if (!parsed) {
             return;
         }
-        ParsedLine parsed = ParseEvent(line);
-        if (!parsed.status.ok()) {
-            std::string_view type = parsed.status.code() == "invalid_json" ? "unknown" : "invalid";
-            server_->metrics_->CountEvents(type, parsed.status.code());
-            chunk->answers.push_back(ErrorAnswer(parsed.id, line_no_, parsed.status));
+        if (!parsed->status.ok()) {
+            chunk->answers.push_back(ErrorAnswer(parsed->id, line_no_, parsed->status));
             return;
         }
         chunk->engine_slots.push_back(chunk->answers.size());
         chunk->answers.emplace_back();
-        events->push_back(PendingEvent{std::move(parsed.event), line_no_});
+        events->push_back(PendingEvent{std::move(parsed->event), line_no_});
     }
 
     void Enqueue(Chunk chunk, std::vector<PendingEvent> events) {

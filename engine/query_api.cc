@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <climits>
+#include <map>
 #include <optional>
 
 #include "engine/json_writer.h"
@@ -134,9 +135,89 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     return std::nullopt;
 }
 
+void WritePromise(JsonWriter& w, const Ledger& ledger, const PromiseRec& p) {
+    w.BeginObject();
+    w.Key("promise");
+    w.String(p.id);
+    w.Key("customer");
+    w.String(ledger.customers()[p.customer].id);
+    w.Key("currency");
+    w.String(p.currency.code());
+    WriteAmount(w, "amount", p.amount, p.currency);
+    WriteAmount(w, "paid", p.paid, p.currency);
+    w.Key("date");
+    w.String(p.date.ToString());
+    w.Key("due");
+    w.String(p.due.ToString());
+    w.Key("status");
+    w.String(PromiseStatusName(p.status));
+    w.Key("status_date");
+    w.String(p.status_date.ToString());
+    w.Key("status_event");
+    w.String(p.status_event);
+    w.EndObject();
+}
+
+// Promises per currency: how many have each status, and kept ÷ (kept + broken) among those
+// whose current status was taken in the 90-day window (null when none was).
+void WritePromisesByCurrency(JsonWriter& w, const Ledger& ledger) {
+    struct Counts {
+        std::array<int64_t, 4> by_status{};
+        int64_t kept_window = 0;
+        int64_t broken_window = 0;
+    };
+    std::map<std::string, Counts> counts;
+    int32_t window_start = ledger.business_date()->days() - (kWindowDays - 1);
+    for (const PromiseRec& p : ledger.promises()) {
+        Counts& c = counts[std::string(p.currency.code())];
+        ++c.by_status[static_cast<size_t>(p.status)];
+        if (p.status_date.days() >= window_start) {
+            c.kept_window += p.status == PromiseStatus::kKept ? 1 : 0;
+            c.broken_window += p.status == PromiseStatus::kBroken ? 1 : 0;
+        }
+    }
+    w.Key("by_currency");
+    w.BeginObject();
+    for (const auto& [code, c] : counts) {
+        w.Key(code);
+        w.BeginObject();
+        for (size_t i = 0; i < c.by_status.size(); ++i) {
+            w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
+            w.Int(c.by_status[i]);
+        }
+        int64_t decided = c.kept_window + c.broken_window;
+        WriteOptional(w, "kept_rate_90d",
+                      decided == 0 ? std::nullopt
+                                   : std::optional<double>(static_cast<double>(c.kept_window) /
+                                                           static_cast<double>(decided)));
+        w.EndObject();
+    }
+    w.EndObject();
+}
+
 ApiResponse NotFound(std::string_view what, std::string_view id) {
     return ApiError(404, "not_found",
                     std::string(what) + " \"" + std::string(id) + "\" does not exist");
+}
+
+// The answer about one customer: 404 when unknown, else an object that starts with
+// "customer" and goes on with what `write` adds, under the engine's shared lock.
+template <typename Fn>
+ApiResponse CustomerAnswer(const Engine& engine, std::string_view id, Fn&& write) {
+    return engine.Read([&](const Ledger& ledger) {
+        const CustomerRec* c = ledger.FindCustomer(id);
+        if (c == nullptr) {
+            return NotFound("customer", id);
+        }
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("customer");
+        w.String(c->id);
+        write(ledger, c, w);
+        w.EndObject();
+        return r;
+    });
 }
 
 }  // namespace
@@ -190,6 +271,7 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     };
     static constexpr Route kRoutes[] = {
         {"/v1/customers/", "/items", &QueryApi::CustomerItems},
+        {"/v1/customers/", "/promises", &QueryApi::CustomerPromises},
         {"/v1/customers/", "", &QueryApi::Customer},
         {"/v1/invoices/", "", &QueryApi::Invoice},
         {"/v1/promises/", "", &QueryApi::Promise},
@@ -276,6 +358,7 @@ ApiResponse QueryApi::Kpis() const {
             w.Int(by_status[i]);
         }
         WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
+        WritePromisesByCurrency(w, ledger);
         w.EndObject();
         w.EndObject();
         return r;
@@ -330,16 +413,7 @@ ApiResponse QueryApi::History(std::string_view query) const {
 }
 
 ApiResponse QueryApi::Customer(std::string_view id) const {
-    return engine_->Read([&](const Ledger& ledger) {
-        const CustomerRec* c = ledger.FindCustomer(id);
-        if (c == nullptr) {
-            return NotFound("customer", id);
-        }
-        ApiResponse r;
-        JsonWriter w(&r.body);
-        w.BeginObject();
-        w.Key("customer");
-        w.String(c->id);
+    auto write = [&](const Ledger& ledger, const CustomerRec* c, JsonWriter& w) {
         const CustomerAttributes& a = c->attributes;
         WriteOptionalString(w, "name", a.name);
         WriteOptionalString(w, "kind", a.kind);
@@ -372,22 +446,12 @@ ApiResponse QueryApi::Customer(std::string_view id) const {
             w.EndObject();
         }
         w.EndObject();
-        w.EndObject();
-        return r;
-    });
+    };
+    return CustomerAnswer(*engine_, id, write);
 }
 
 ApiResponse QueryApi::CustomerItems(std::string_view id) const {
-    return engine_->Read([&](const Ledger& ledger) {
-        const CustomerRec* c = ledger.FindCustomer(id);
-        if (c == nullptr) {
-            return NotFound("customer", id);
-        }
-        ApiResponse r;
-        JsonWriter w(&r.body);
-        w.BeginObject();
-        w.Key("customer");
-        w.String(c->id);
+    auto write = [&](const Ledger& ledger, const CustomerRec* c, JsonWriter& w) {
         WriteBusinessDate(w, ledger);
         w.Key("items");
         w.BeginArray();
@@ -425,9 +489,8 @@ ApiResponse QueryApi::CustomerItems(std::string_view id) const {
             WriteAmount(w, currency.code(), f.unapplied, currency);
         }
         w.EndObject();
-        w.EndObject();
-        return r;
-    });
+    };
+    return CustomerAnswer(*engine_, id, write);
 }
 
 ApiResponse QueryApi::Invoice(std::string_view id) const {
@@ -492,28 +555,23 @@ ApiResponse QueryApi::Promise(std::string_view id) const {
         }
         ApiResponse r;
         JsonWriter w(&r.body);
-        w.BeginObject();
-        w.Key("promise");
-        w.String(p->id);
-        w.Key("customer");
-        w.String(ledger.customers()[p->customer].id);
-        w.Key("currency");
-        w.String(p->currency.code());
-        WriteAmount(w, "amount", p->amount, p->currency);
-        WriteAmount(w, "paid", p->paid, p->currency);
-        w.Key("date");
-        w.String(p->date.ToString());
-        w.Key("due");
-        w.String(p->due.ToString());
-        w.Key("status");
-        w.String(PromiseStatusName(p->status));
-        w.Key("status_date");
-        w.String(p->status_date.ToString());
-        w.Key("status_event");
-        w.String(p->status_event);
-        w.EndObject();
+        WritePromise(w, ledger, *p);
         return r;
     });
+}
+
+ApiResponse QueryApi::CustomerPromises(std::string_view id) const {
+    auto write = [&](const Ledger& ledger, const CustomerRec* c, JsonWriter& w) {
+        WriteBusinessDate(w, ledger);
+        w.Key("promises");
+        w.BeginArray();
+        // Newest first: the one a collector asks about is usually the latest.
+        for (auto it = c->promises.rbegin(); it != c->promises.rend(); ++it) {
+            WritePromise(w, ledger, ledger.promises()[*it]);
+        }
+        w.EndArray();
+    };
+    return CustomerAnswer(*engine_, id, write);
 }
 
 namespace {

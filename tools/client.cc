@@ -110,6 +110,7 @@ struct ParsedHead {
     size_t body_offset = 0;
     bool chunked = false;
     std::optional<size_t> content_length;
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 Result<ParsedHead> ParseHead(std::string_view raw, size_t head_end) {
@@ -143,6 +144,7 @@ Result<ParsedHead> ParseHead(std::string_view raw, size_t head_end) {
         }
         std::string_view name = Trim(field.substr(0, colon));
         std::string_view value = Trim(field.substr(colon + 1));
+        head.headers.emplace_back(name, value);
         if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
             head.chunked = value.find("chunked") != std::string_view::npos;
         } else if (EqualsIgnoreCase(name, "Content-Length")) {
@@ -172,6 +174,7 @@ Result<HttpResponse> ParseResponse(std::string_view raw, bool closed) {
     std::string_view rest = raw.substr(head->body_offset);
     HttpResponse response;
     response.status = head->status;
+    response.headers = head->headers;
     if (head->chunked) {
         Result<std::string> body = DecodeChunked(rest);
         if (!body.ok()) {
@@ -456,8 +459,29 @@ Status SendPipelined(LineClient& client, const std::vector<std::string>& lines, 
     return Status::Ok();
 }
 
+std::string HttpResponse::Header(std::string_view name) const {
+    for (const auto& [field, value] : headers) {
+        if (EqualsIgnoreCase(field, name)) {
+            return value;
+        }
+    }
+    return "";
+}
+
 Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::string_view method,
                                  std::string_view target, int timeout_ms) {
+    HttpCall call;
+    call.method = std::string(method);
+    call.target = std::string(target);
+    call.headers = {{"Accept", "application/json"}};
+    call.timeout_ms = timeout_ms;
+    return HttpSend(host, port, call);
+}
+
+Result<HttpResponse> HttpSend(std::string_view host, uint16_t port, const HttpCall& call) {
+    std::string_view method = call.method;
+    std::string_view target = call.target;
+    int timeout_ms = call.timeout_ms;
     auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     Result<LineClient> connected = LineClient::Connect(host, port);
     if (!connected.ok()) {
@@ -470,7 +494,15 @@ Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::stri
     std::string request;
     request.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
     request.append("Host: ").append(host_field).append(":").append(std::to_string(port));
-    request.append("\r\nConnection: close\r\nAccept: application/json\r\n\r\n");
+    request.append("\r\nConnection: close\r\n");
+    for (const auto& [name, value] : call.headers) {
+        request.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!call.body.empty()) {
+        request.append("Content-Length: ").append(std::to_string(call.body.size()));
+        request.append("\r\n");
+    }
+    request.append("\r\n").append(call.body);
     Status written = client.WriteAll(request, timeout_ms);
     if (!written.ok()) {
         return written;
