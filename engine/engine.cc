@@ -266,6 +266,42 @@ void Engine::CommitGroup(std::vector<Submission>* group) {
     }
 }
 
+Result<std::optional<Engine::TimelinePage>> Engine::Timeline(std::string_view customer,
+                                                             uint64_t before, size_t limit) const {
+    std::shared_lock<std::shared_mutex> lock(state_mu_);
+    const CustomerRec* c = ledger_->FindCustomer(customer);
+    if (c == nullptr) {
+        return std::optional<TimelinePage>();
+    }
+    uint32_t idx = static_cast<uint32_t>(c - ledger_->customers().data());
+    TimelinePage page;
+    Status damaged;
+    std::string prefix = TimelinePrefix(idx);
+    std::string from = before == 0 ? prefix : TimelineKey(idx, before - 1);
+    Status scanned = store_->ScanFrom(prefix, from, [&](std::string_view k, std::string_view v) {
+        if (page.entries.size() == limit) {
+            page.more = true;
+            return false;
+        }
+        std::optional<TimelineEntry> e = DecodeTimelineEntry(k, v);
+        if (!e) {
+            damaged = Status::Error("unavailable",
+                                    "a timeline entry of customer \"" + std::string(customer) +
+                                        "\" cannot be decoded: the store is damaged");
+            return false;
+        }
+        page.entries.push_back(std::move(*e));
+        return true;
+    });
+    if (!scanned.ok()) {
+        return scanned;
+    }
+    if (!damaged.ok()) {
+        return damaged;
+    }
+    return std::optional<TimelinePage>(std::move(page));
+}
+
 void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
     std::unique_lock<std::shared_mutex> lock(state_mu_);
     options_.rules = rules;

@@ -71,6 +71,17 @@ public:
         return fn(*ledger_);
     }
 
+    // One page of a customer's timeline, newest first: up to `limit` entries with a seq below
+    // `before` (0: from the newest), read from the store under the shared lock, so that it
+    // shows committed entries only. `more` is set when older entries follow the page.
+    struct TimelinePage {
+        std::vector<TimelineEntry> entries;
+        bool more = false;
+    };
+    // nullopt when the customer does not exist; "unavailable" on a store read error.
+    Result<std::optional<TimelinePage>> Timeline(std::string_view customer, uint64_t before,
+                                                 size_t limit) const;
+
     // Replaces the collections rules; decisions from the next event on use them.
     void SetRules(std::shared_ptr<const rules::RulesConfig> rules);
 

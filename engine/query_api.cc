@@ -264,6 +264,20 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     if (path == "/v1/rules") {
         return Rules();
     }
+    constexpr std::string_view kCustomers = "/v1/customers/";
+    constexpr std::string_view kTimeline = "/timeline";
+    if (path.starts_with(kCustomers) && path.ends_with(kTimeline) &&
+        path.size() > kCustomers.size() + kTimeline.size()) {
+        std::string_view raw =
+            path.substr(kCustomers.size(), path.size() - kCustomers.size() - kTimeline.size());
+        std::optional<std::string> id = PercentDecode(raw, false);
+        if (raw.find('/') == std::string_view::npos) {
+            if (!id) {
+                return ApiError(400, "invalid_field", "the id in the path has a bad % escape");
+            }
+            return Timeline(*id, query);
+        }
+    }
     struct Route {
         std::string_view prefix;
         std::string_view suffix;
@@ -776,6 +790,63 @@ ApiResponse QueryApi::Rules() const {
         w.EndObject();
         return r;
     });
+}
+
+ApiResponse QueryApi::Timeline(std::string_view id, std::string_view query) const {
+    int64_t limit = 50;
+    if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 1000, &limit)) {
+        return *bad;
+    }
+    uint64_t before = 0;
+    if (std::optional<std::string> cursor = QueryParam(query, "cursor");
+        cursor && !cursor->empty()) {
+        std::optional<uint64_t> seq = DecodeTimelineCursor(*cursor);
+        if (!seq) {
+            return ApiError(400, "invalid_field",
+                            "cursor \"" + *cursor + "\" is not one this API handed out");
+        }
+        before = *seq;
+    }
+    Result<std::optional<Engine::TimelinePage>> page =
+        engine_->Timeline(id, before, static_cast<size_t>(limit));
+    if (!page.ok()) {
+        return ApiError(503, "unavailable", page.status().message());
+    }
+    if (!page->has_value()) {
+        return NotFound("customer", id);
+    }
+    ApiResponse r;
+    JsonWriter w(&r.body);
+    w.BeginObject();
+    w.Key("customer");
+    w.String(id);
+    w.Key("entries");
+    w.BeginArray();
+    for (const TimelineEntry& e : (*page)->entries) {
+        w.BeginObject();
+        w.Key("seq");
+        w.Int(static_cast<int64_t>(e.seq));
+        w.Key("kind");
+        w.String(e.kind);
+        w.Key("date");
+        w.String(e.date.ToString());
+        w.Key("caused_by");
+        w.String(e.caused_by);
+        for (const auto& [name, value] : e.fields) {
+            w.Key(name);
+            w.String(value);
+        }
+        w.EndObject();
+    }
+    w.EndArray();
+    w.Key("next_cursor");
+    if ((*page)->more) {
+        w.String(EncodeTimelineCursor((*page)->entries.back().seq));
+    } else {
+        w.Null();
+    }
+    w.EndObject();
+    return r;
 }
 
 }  // namespace rms

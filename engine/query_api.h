@@ -39,6 +39,8 @@ private:
     ApiResponse Customer(std::string_view id) const;
     ApiResponse CustomerItems(std::string_view id) const;
     ApiResponse CustomerPromises(std::string_view id) const;
+    // GET /v1/customers/{id}/timeline?cursor=&limit=
+    ApiResponse Timeline(std::string_view id, std::string_view query) const;
     ApiResponse Invoice(std::string_view id) const;
     ApiResponse Promise(std::string_view id) const;
     ApiResponse Worklist(std::string_view query) const;
