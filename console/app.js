@@ -125,7 +125,7 @@ function h(tag, attrs, ...children) {
       el.setAttribute(k, v === true ? '' : String(v));
     }
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c !== undefined && c !== null && c !== false) {
       el.append(c instanceof Node ? c : String(c));
     }
@@ -472,30 +472,44 @@ function renderDisputes(root, items) {
       money(i.open, i.currency), ' open, out of the chase until resolved'))));
 }
 
-// The contact log, from the timeline endpoint where this rmsd has it.
+// The customer's history, newest first, from the timeline endpoint where this rmsd has it;
+// "Show older" follows next_cursor.
 async function renderTimeline(root, id) {
-  let answer;
+  const list = h('ol', { id: 'timeline-list' });
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show older');
+  let cursor = null;
+  async function page() {
+    const q = new URLSearchParams({ limit: '20' });
+    if (cursor) {
+      q.set('cursor', cursor);
+    }
+    const answer = await get(`/v1/customers/${enc(id)}/timeline?${q}`);
+    list.append(...answer.entries.map((e) => h('li', { 'data-kind': e.kind },
+      h('strong', {}, e.date), ' ', h('span', { class: 'tag' }, e.kind), ' ', timelineText(e))));
+    cursor = answer.next_cursor;
+    more.hidden = !cursor;
+  }
+  more.addEventListener('click', () => page().catch(showError));
   try {
-    answer = await get(`/v1/customers/${enc(id)}/timeline?limit=20`);
+    await page();
   } catch (e) {
     root.replaceChildren(h('p', { class: 'muted', id: 'timeline-missing' },
       e.status === 404 ? 'Timeline not available: this rmsd does not serve ' +
-        '/v1/customers/{id}/timeline yet.' : `Timeline not available: ${e.words}`));
+        '/v1/customers/{id}/timeline.' : `Timeline not available: ${e.words}`));
     return;
   }
-  const entries = Array.isArray(answer.entries) ? answer.entries
-    : Object.values(answer).find(Array.isArray) || [];
-  root.replaceChildren(entries.length === 0 ? h('p', { class: 'muted' }, 'Nothing yet.')
-    : h('ol', { id: 'timeline-list' }, entries.map((e) => h('li', {},
-      h('strong', {}, e.date || ''), ' ', h('span', { class: 'tag' }, e.type || e.kind || ''),
-      ' ', timelineText(e)))));
+  root.replaceChildren(list.childElementCount ? list
+    : h('p', { class: 'muted' }, 'Nothing recorded yet.'), more);
 }
 
 function timelineText(e) {
-  const skip = new Set(['date', 'type', 'kind', 'customer', 'id', 'source', 'seq']);
-  return Object.entries(e)
-    .filter(([k, v]) => !skip.has(k) && v !== null && typeof v !== 'object')
-    .map(([k, v]) => `${k}: ${v}`).join(' · ');
+  if (e.kind === 'contact') {
+    return [`${e.channel} ${e.direction || ''}`.trim(), e.outcome, e.note,
+            e.agent && `by ${e.agent}`].filter(Boolean).join(' · ');
+  }
+  const skip = new Set(['seq', 'kind', 'date', 'caused_by']);
+  return Object.entries(e).filter(([k, v]) => !skip.has(k) && v !== '')
+    .map(([k, v]) => (k === 'type' ? v : `${k} ${v}`)).join(' · ');
 }
 
 // ---- Actions: each one protocol event through POST /v1/events ----
