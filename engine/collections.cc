@@ -100,6 +100,8 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     p.status_date = *business_date_;
     p.status_event = current_event_;
     ++promise_transitions_[static_cast<size_t>(status)];
+    Note(p.customer, "promise",
+         {{"promise", p.id}, {"status", std::string(PromiseStatusName(status))}});
     if (status == PromiseStatus::kKept) {
         ++promise_decisions_[p.status_date.days()].first;
         ++s.promises_kept;
@@ -206,6 +208,19 @@ void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, cons
     a.created = *business_date_;
     a.caused_by = current_event_;
     uint32_t idx = static_cast<uint32_t>(actions_.size());
+    Fields fields{{"action_id", std::to_string(a.id)},
+                  {"key", a.key},
+                  {"strategy", a.strategy},
+                  {"step", a.step},
+                  {"action", std::string(rules::ActionKindName(a.kind))}};
+    if (!a.channel.empty()) {
+        fields.emplace_back("channel", a.channel);
+    }
+    if (!a.invoice.empty()) {
+        fields.emplace_back("invoice", a.invoice);
+    }
+    fields.emplace_back("status", a.status);
+    Note(customer, "action", std::move(fields));
     action_keys_.emplace(std::move(key), idx);
     actions_.push_back(std::move(a));
     dirty_.actions.push_back(idx);
@@ -268,6 +283,7 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
         } else if (seg.segment != cust.segment) {
             SegmentChange change{c,          cust.segment, std::string(seg.segment),
                                  seg.reason, today,        current_event_};
+            Note(c, "segment", {{"from", cust.segment}, {"to", change.to}, {"reason", seg.reason}});
             dirty_.segment_changes.push_back(static_cast<uint32_t>(segment_changes_.size()));
             segment_changes_.push_back(std::move(change));
             if (!cust.segment.empty()) {

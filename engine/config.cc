@@ -229,6 +229,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
          }},
         {"rules_file", [c](auto& n, auto k) { return StringKey(n, k, &c->rules_file); }},
         {"base_currency", [c](auto& n, auto k) { return StringKey(n, k, &c->base_currency); }},
+        {"grafana_url", [c](auto& n, auto k) { return StringKey(n, k, &c->grafana_url); }},
         {"fsync", [c](auto& n, auto k) { return BoolKey(n, k, &c->engine.fsync); }},
         {"min_free_mib",
          [c](auto& n, auto k) {

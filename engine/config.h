@@ -34,6 +34,8 @@ struct Config {
     std::string rules_file;
     // The currency /v1/kpis converts all figures into; empty: the base of the latest fx rate.
     std::string base_currency;
+    // The Grafana dashboards the console's Overview links to; empty: no link.
+    std::string grafana_url;
     EngineOptions engine;
     IngestLimits limits;
     SecurityConfig security;

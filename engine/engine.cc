@@ -110,9 +110,19 @@ bool Engine::ready() const {
 void Engine::Submit(Submission submission) {
     {
         std::lock_guard<std::mutex> lock(queue_mu_);
-        queue_.push_back(std::move(submission));
+        if (!finished_) {
+            queue_.push_back(std::move(submission));
+            queue_cv_.notify_one();
+            return;
+        }
     }
-    queue_cv_.notify_one();
+    // The commit thread is gone (a late HTTP request during shutdown): answer at once.
+    Status s = Status::Error("unavailable", "the engine is shutting down; send again later");
+    std::vector<std::string> answers;
+    for (const PendingEvent& p : submission.events) {
+        answers.push_back(ErrorAnswer(p.event.id, p.line, s));
+    }
+    submission.done(std::move(answers));
 }
 
 void Engine::Run() {
@@ -122,6 +132,7 @@ void Engine::Run() {
             std::unique_lock<std::mutex> lock(queue_mu_);
             queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) {
+                finished_ = true;
                 return;
             }
             size_t events = 0;
@@ -253,6 +264,42 @@ void Engine::CommitGroup(std::vector<Submission>* group) {
         }
         (*group)[i].done(std::move(answers));
     }
+}
+
+Result<std::optional<Engine::TimelinePage>> Engine::Timeline(std::string_view customer,
+                                                             uint64_t before, size_t limit) const {
+    std::shared_lock<std::shared_mutex> lock(state_mu_);
+    const CustomerRec* c = ledger_->FindCustomer(customer);
+    if (c == nullptr) {
+        return std::optional<TimelinePage>();
+    }
+    uint32_t idx = static_cast<uint32_t>(c - ledger_->customers().data());
+    TimelinePage page;
+    Status damaged;
+    std::string prefix = TimelinePrefix(idx);
+    std::string from = before == 0 ? prefix : TimelineKey(idx, before - 1);
+    Status scanned = store_->ScanFrom(prefix, from, [&](std::string_view k, std::string_view v) {
+        if (page.entries.size() == limit) {
+            page.more = true;
+            return false;
+        }
+        std::optional<TimelineEntry> e = DecodeTimelineEntry(k, v);
+        if (!e) {
+            damaged = Status::Error("unavailable",
+                                    "a timeline entry of customer \"" + std::string(customer) +
+                                        "\" cannot be decoded: the store is damaged");
+            return false;
+        }
+        page.entries.push_back(std::move(*e));
+        return true;
+    });
+    if (!scanned.ok()) {
+        return scanned;
+    }
+    if (!damaged.ok()) {
+        return damaged;
+    }
+    return std::optional<TimelinePage>(std::move(page));
 }
 
 void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {

@@ -57,7 +57,8 @@ public:
                                                 metrics::EngineMetrics* metrics);
     ~Engine();
 
-    // Queues events; `done` runs on the commit thread once they are answered.
+    // Queues events; `done` runs on the commit thread once they are answered. After Stop() it
+    // runs at once on the caller's thread, every event answered `unavailable`.
     void Submit(Submission submission);
 
     // Stops after answering everything queued.
@@ -69,6 +70,17 @@ public:
         std::shared_lock<std::shared_mutex> lock(state_mu_);
         return fn(*ledger_);
     }
+
+    // One page of a customer's timeline, newest first: up to `limit` entries with a seq below
+    // `before` (0: from the newest), read from the store under the shared lock, so that it
+    // shows committed entries only. `more` is set when older entries follow the page.
+    struct TimelinePage {
+        std::vector<TimelineEntry> entries;
+        bool more = false;
+    };
+    // nullopt when the customer does not exist; "unavailable" on a store read error.
+    Result<std::optional<TimelinePage>> Timeline(std::string_view customer, uint64_t before,
+                                                 size_t limit) const;
 
     // Replaces the collections rules; decisions from the next event on use them.
     void SetRules(std::shared_ptr<const rules::RulesConfig> rules);
@@ -115,6 +127,7 @@ private:
     std::condition_variable queue_cv_;
     std::deque<Submission> queue_;
     bool stopping_ = false;
+    bool finished_ = false;  // the commit thread has returned
     std::thread thread_;
 };
 

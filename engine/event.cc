@@ -495,6 +495,25 @@ void ParseCustomerMoney(FieldReader& r, Event* ev) {
     ev->has_amount = true;
 }
 
+// An address goes into mail headers and provider requests: no control characters, no spaces in
+// an e-mail address, an '@' in it, and a bounded length.
+void CheckAddress(FieldReader& r, std::string_view key, const std::optional<std::string>& v,
+                  size_t max_bytes) {
+    if (!v || !r.ok()) {
+        return;
+    }
+    bool email = key == "email";
+    bool bad = v->empty() || v->size() > max_bytes || (email && v->find('@') == std::string::npos);
+    for (char c : *v) {
+        bad = bad || static_cast<unsigned char>(c) < 0x20 || c == 0x7f || (email && c == ' ');
+    }
+    if (bad) {
+        r.Fail("invalid_field", "field \"" + std::string(key) + "\" is not a usable " +
+                                    (email ? "e-mail address" : "phone number") + " (at most " +
+                                    std::to_string(max_bytes) + " bytes, no control characters)");
+    }
+}
+
 void ParseCustomerUpserted(FieldReader& r, Event* ev) {
     ev->customer = r.Name("customer", true).value_or("");
     CustomerAttributes& a = ev->attributes;
@@ -503,6 +522,10 @@ void ParseCustomerUpserted(FieldReader& r, Event* ev) {
     a.risk = r.Choice("risk", false, kRisks);
     a.country = r.Text("country", false);
     a.owner = r.Text("owner", false);
+    a.email = r.Text("email", false);
+    a.phone = r.Text("phone", false);
+    CheckAddress(r, "email", a.email, 254);
+    CheckAddress(r, "phone", a.phone, 32);
     std::optional<Currency> cur = r.CurrencyField("currency", false);
     if (cur) {
         a.currency = std::string(cur->code());
@@ -612,9 +635,9 @@ void ParseTypeFields(FieldReader& r, Event* ev) {
             ev->customer = r.Name("customer", true).value_or("");
             ev->channel = r.Choice("channel", true, kChannels).value_or("");
             ev->direction = r.Choice("direction", true, kDirections).value_or("");
-            r.Text("outcome", false);
-            r.Text("agent", false);
-            r.Text("note", false);
+            ev->outcome = r.Text("outcome", false).value_or("");
+            ev->agent = r.Text("agent", false).value_or("");
+            ev->note = r.Text("note", false).value_or("");
             break;
         case EventType::kClockAdvanced:
             break;

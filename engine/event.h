@@ -61,6 +61,9 @@ struct CustomerAttributes {
     std::optional<int64_t> terms_days;
     std::optional<std::string> country;
     std::optional<std::string> owner;
+    // Where reminders go (protocol extension): an e-mail address and a phone number.
+    std::optional<std::string> email;
+    std::optional<std::string> phone;
 };
 
 struct Event {
@@ -91,6 +94,9 @@ struct Event {
     // contact.logged
     std::string channel;
     std::string direction;
+    std::string outcome;  // empty when absent
+    std::string agent;
+    std::string note;
 
     // fx.rate: one unit of `currency` is `rate` units of `base`.
     Currency base;

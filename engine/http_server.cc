@@ -4,6 +4,7 @@
 
 #include "engine/listener.h"
 
+#include <array>
 #include <memory>
 
 namespace rms {
@@ -16,13 +17,24 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// How long a refused request's unread bytes are drained before the close (see Linger()).
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
+// The body limit of every request but POST /v1/events (whose limit is kMaxEventsBodyBytes).
+constexpr size_t kMaxQueryBodyBytes = 64 * 1024;
+constexpr std::string_view kEventsPath = "/v1/events";
+// The X-Requested-With value the console sends (console/app.js).
+constexpr char kConsoleRequester[] = "rms-console";
+
+std::string_view PathOf(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
 
 // One HTTP/1.1 connection: reads requests and answers them in turn, keeping the connection
 // open while the client asks to.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-    HttpSession(tcp::socket socket, const QueryApi* api, const HttpServer::Access* access)
-        : stream_(std::move(socket), access->tls), api_(api), access_(access) {}
+    HttpSession(tcp::socket socket, const HttpHandlers& handlers, const HttpServer::Access* access)
+        : stream_(std::move(socket), access->tls), handlers_(handlers), access_(access) {}
 
     void Start() {
         stream_.tcp().expires_after(kRequestTimeout);
@@ -39,42 +51,153 @@ public:
     }
 
 private:
+    // The header first: the body limit depends on where the request goes.
     void Read() {
         request_ = {};
         parser_.emplace();
-        parser_->body_limit(64 * 1024);
+        // Beast checks a Content-Length against the limit as the header completes, so the
+        // header is read under the largest limit and OnHeader narrows it.
+        parser_->body_limit(kMaxEventsBodyBytes);
         stream_.tcp().expires_after(kRequestTimeout);
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    }
+
+    void OnHeader(beast::error_code ec) {
+        if (ec) {
+            OnReadError(ec);
+            return;
+        }
+        const auto& header = parser_->get();
+        bool events =
+            header.method() == http::verb::post &&
+            PathOf(std::string_view(header.target().data(), header.target().size())) == kEventsPath;
+        size_t limit = events ? kMaxEventsBodyBytes : kMaxQueryBodyBytes;
+        body_limit_ = limit;
+        parser_->body_limit(limit);
+        producer_ = nullptr;
+        if (events && handlers_.events != nullptr && handlers_.events->needs_producer()) {
+            // Writers are producers: their token, not an HTTP user, opens POST /v1/events.
+            auto field = header[http::field::authorization];
+            producer_ =
+                handlers_.events->Authenticate(std::string_view(field.data(), field.size()));
+            if (producer_ == nullptr) {
+                if (access_->metrics != nullptr) {
+                    access_->metrics->CountAuthFailure("unauthorized");
+                }
+                linger_ = true;
+                ApiResponse out = ApiError(401, "unauthorized",
+                                           "POST /v1/events needs a producer's token: "
+                                           "\"Authorization: Bearer TOKEN\"");
+                out.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="rms")");
+                Send(std::move(out), header.version(), false, false);
+                return;
+            }
+        } else if (!Allowed(header)) {
+            // Refused on its header: the body of a caller without credentials is never read.
+            linger_ = true;
+            Send(ApiError(401, "unauthorized", "this path needs HTTP basic authentication"),
+                 header.version(), false, false);
+            return;
+        }
+        if (parser_->content_length() && *parser_->content_length() > limit) {
+            // Refused before a byte of it is read: the client need not send it at all.
+            linger_ = true;
+            Send(TooLarge(limit), header.version(), false, false);
+            return;
+        }
+        if (beast::iequals(header[http::field::expect], "100-continue")) {
+            continue_ = {http::status::continue_, header.version()};
+            http::async_write(stream_, continue_,
+                              [self = shared_from_this()](beast::error_code ec, size_t) {
+                                  if (ec) {
+                                      self->Close();
+                                      return;
+                                  }
+                                  self->ReadBody();
+                              });
+            return;
+        }
+        ReadBody();
+    }
+
+    void ReadBody() {
         http::async_read(
             stream_, buffer_, *parser_,
             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
     }
 
-    void OnRead(beast::error_code ec) {
+    void OnReadError(beast::error_code ec) {
         if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
             ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
             Close();
             return;
         }
+        // A request that does not parse still gets an answer saying why, then the close.
+        linger_ = true;
+        ApiResponse out;
+        if (ec == http::error::body_limit) {
+            out = TooLarge(body_limit_);
+        } else {
+            out = ApiError(ec == http::error::header_limit ? 431 : 400, "invalid_request",
+                           "the HTTP request cannot be read: " + ec.message());
+        }
+        Send(std::move(out), 11, false, false);
+    }
+
+    static ApiResponse TooLarge(size_t limit) {
+        return ApiError(413, "body_too_large",
+                        "the request body is larger than " + std::to_string(limit) +
+                            " bytes; send the events in smaller requests");
+    }
+
+    void OnRead(beast::error_code ec) {
         if (ec) {
-            // A request that does not parse still gets an answer saying why, then the close.
-            bool too_large = ec == http::error::header_limit || ec == http::error::body_limit;
-            ApiResponse out = ApiError(too_large ? 431 : 400, "invalid_request",
-                                       "the HTTP request cannot be read: " + ec.message());
-            Send(std::move(out), 11, false, false);
+            OnReadError(ec);
             return;
         }
         request_ = parser_->release();
-        ApiResponse out;
-        if (!Allowed()) {
-            out = ApiError(401, "unauthorized", "this path needs HTTP basic authentication");
-        } else if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
-            out = ApiError(405, "method_not_allowed", "only GET is served here");
-        } else {
-            std::string_view target(request_.target().data(), request_.target().size());
-            out = api_->Get(target);
+        std::string_view target(request_.target().data(), request_.target().size());
+        std::string_view path = PathOf(target);
+        unsigned version = request_.version();
+        bool keep_alive = request_.keep_alive();
+        bool head = request_.method() == http::verb::head;
+        if (path == kEventsPath && handlers_.events != nullptr) {
+            if (request_.method() != http::verb::post) {
+                Send(ApiError(405, "method_not_allowed", "events are sent with POST"), version,
+                     keep_alive, head);
+                return;
+            }
+            PostEvents(version, keep_alive);
+            return;
         }
-        Send(std::move(out), request_.version(), request_.keep_alive(),
-             request_.method() == http::verb::head);
+        if (request_.method() != http::verb::get && !head) {
+            Send(ApiError(405, "method_not_allowed", "only GET is served here"), version,
+                 keep_alive, head);
+            return;
+        }
+        if (handlers_.console != nullptr && Console::Owns(path)) {
+            auto etag = request_[http::field::if_none_match];
+            Send(handlers_.console->Get(path, std::string_view(etag.data(), etag.size())), version,
+                 keep_alive, head);
+            return;
+        }
+        Send(handlers_.api->Get(target), version, keep_alive, head);
+    }
+
+    // The engine answers on its commit thread; the answer is written from this connection's.
+    void PostEvents(unsigned version, bool keep_alive) {
+        auto content_type = request_[http::field::content_type];
+        auto self = shared_from_this();
+        handlers_.events->Post(
+            std::string_view(content_type.data(), content_type.size()), std::move(request_.body()),
+            producer_, [self, version, keep_alive](ApiResponse out) {
+                asio::post(self->stream_.get_executor(),
+                           [self, version, keep_alive, out = std::move(out)]() mutable {
+                               self->Send(std::move(out), version, keep_alive, false);
+                           });
+            });
     }
 
     void Send(ApiResponse out, unsigned version, bool keep_alive, bool head) {
@@ -82,11 +205,19 @@ private:
         response_.version(version);
         response_.result(static_cast<http::status>(out.status));
         response_.set(http::field::content_type, out.content_type);
-        response_.set(http::field::cache_control, "no-store");
-        if (out.status == 405) {
-            response_.set(http::field::allow, "GET, HEAD");
+        response_.set(http::field::cache_control, out.cache_control);
+        for (const auto& [name, value] : out.headers) {
+            response_.set(name, value);
         }
-        if (out.status == 401) {
+        if (out.status == 405) {
+            bool events = PathOf(std::string_view(request_.target().data(),
+                                                  request_.target().size())) == kEventsPath;
+            response_.set(http::field::allow, events ? "POST" : "GET, HEAD");
+        }
+        if (out.status == 401 && parser_ && response_[http::field::www_authenticate].empty() &&
+            !beast::iequals(parser_->get()["X-Requested-With"], kConsoleRequester)) {
+            // The console asks for credentials in its own form; a browser shown this header
+            // would also open its own login box.
             response_.set(http::field::www_authenticate, R"(Basic realm="rms", charset="UTF-8")");
         }
         response_.keep_alive(keep_alive);
@@ -98,29 +229,31 @@ private:
             response_.body().clear();
             response_.content_length(length);
         }
+        stream_.tcp().expires_after(kRequestTimeout);
         http::async_write(stream_, response_,
                           [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || !self->response_.keep_alive()) {
-                                  self->Close();
+                                  self->linger_ && !ec ? self->Linger() : self->Close();
                                   return;
                               }
                               self->Read();
                           });
     }
 
-    // With users configured, every path but the health checks needs one of them.
-    bool Allowed() const {
+    // With users configured, every path but the health checks and the console's static files
+    // (which hold no data) needs one of them.
+    bool Allowed(const http::request_parser<http::string_body>::value_type& header) const {
         if (access_->users.empty()) {
             return true;
         }
-        std::string_view target(request_.target().data(), request_.target().size());
-        std::string_view path = target.substr(0, target.find('?'));
-        if (path == "/healthz" || path == "/readyz") {
+        std::string_view path =
+            PathOf(std::string_view(header.target().data(), header.target().size()));
+        if (path == "/healthz" || path == "/readyz" || Console::Owns(path)) {
             return true;
         }
-        auto header = request_.find(http::field::authorization);
-        if (header != request_.end() &&
-            BasicAuthAllows(std::string_view(header->value().data(), header->value().size()),
+        auto field = header.find(http::field::authorization);
+        if (field != header.end() &&
+            BasicAuthAllows(std::string_view(field->value().data(), field->value().size()),
                             access_->users)) {
             return true;
         }
@@ -128,6 +261,27 @@ private:
             access_->metrics->CountAuthFailure("http_unauthorized");
         }
         return false;
+    }
+
+    // After refusing a request whose bytes were not all read: a close with unread data makes
+    // the kernel send a reset, which can destroy the answer before the client has read it. So
+    // stop sending, read and drop what still comes (for a few seconds at most), then close.
+    void Linger() {
+        beast::error_code ignored;
+        stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.tcp().expires_after(kLingerTimeout);
+        Discard();
+    }
+
+    void Discard() {
+        stream_.async_read_some(asio::buffer(discard_),
+                                [self = shared_from_this()](beast::error_code ec, size_t) {
+                                    if (ec) {
+                                        self->Close();
+                                        return;
+                                    }
+                                    self->Discard();
+                                });
     }
 
     void Close() {
@@ -138,17 +292,23 @@ private:
 
     MaybeTlsStream stream_;
     beast::flat_buffer buffer_;
-    const QueryApi* api_;
+    HttpHandlers handlers_;
     const HttpServer::Access* access_;
+    // The producer whose token opened the current POST /v1/events, when producers are set.
+    const ProducerPolicy* producer_ = nullptr;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::request<http::string_body> request_;
+    http::response<http::empty_body> continue_;
     http::response<http::string_body> response_;
+    bool linger_ = false;
+    size_t body_limit_ = kMaxEventsBodyBytes;
+    std::array<char, 16 * 1024> discard_;
 };
 
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& io, const QueryApi* api)
-    : io_(io), acceptor_(io), api_(api) {}
+HttpServer::HttpServer(asio::io_context& io, HttpHandlers handlers)
+    : io_(io), acceptor_(io), handlers_(handlers) {}
 
 Status HttpServer::Listen(const std::string& host, uint16_t port) {
     Result<uint16_t> bound = OpenListener(acceptor_, host, port, "http");
@@ -169,7 +329,7 @@ void HttpServer::Accept() {
             }
             return;
         }
-        std::make_shared<HttpSession>(std::move(socket), api_, &access_)->Start();
+        std::make_shared<HttpSession>(std::move(socket), handlers_, &access_)->Start();
         Accept();
     });
 }

@@ -1,4 +1,5 @@
-// The HTTP listener of the query API, /metrics and the health endpoints (Boost.Beast).
+// The HTTP listener (Boost.Beast): the query API, POST /v1/events, the console under /console/,
+// /metrics and the health endpoints.
 #pragma once
 
 #include <cstdint>
@@ -7,15 +8,25 @@
 
 #include "engine/asio.h"
 #include "engine/auth.h"
+#include "engine/console.h"
+#include "engine/events_endpoint.h"
 #include "engine/query_api.h"
 #include "engine/tls.h"
 #include "metrics/engine_metrics.h"
 
 namespace rms {
 
+// What the server answers from; borrowed, all must outlive it. `events` and `console` may be
+// null: POST /v1/events then answers 405, /console/ 404.
+struct HttpHandlers {
+    const QueryApi* api = nullptr;
+    const EventsEndpoint* events = nullptr;
+    const Console* console = nullptr;
+};
+
 class HttpServer {
 public:
-    HttpServer(boost::asio::io_context& io, const QueryApi* api);
+    HttpServer(boost::asio::io_context& io, HttpHandlers handlers);
 
     // Who may ask, set before Listen(). TLS on every connection when `tls` is set (it must
     // outlive the server); with users, every path but /healthz and /readyz needs HTTP basic
@@ -37,7 +48,7 @@ private:
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    const QueryApi* api_;
+    HttpHandlers handlers_;
     Access access_;
     uint16_t port_ = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/event_input.h"
 #include "engine/json_writer.h"
 #include "engine/listener.h"
 
@@ -17,10 +18,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
-
-bool IsBlank(std::string_view line) {
-    return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
 
 }  // namespace
 
@@ -177,30 +174,28 @@ private:
         if (!line.empty() && line.back() == '\r') {
             line.remove_suffix(1);
         }
-        if (IsBlank(line)) {
+        if (IsBlankLine(line)) {
             return;
         }
         if (std::optional<Result<AuthLine>> auth = ParseAuthLine(line)) {
             chunk->answers.push_back(Authenticate(*auth));
             return;
         }
-        ParsedLine parsed = ParseEvent(line);
-        if (!parsed.status.ok()) {
-            std::string_view type = parsed.status.code() == "invalid_json" ? "unknown" : "invalid";
-            server_->metrics_->CountEvents(type, parsed.status.code());
-            chunk->answers.push_back(ErrorAnswer(parsed.id, line_no_, parsed.status));
+        std::optional<ParsedLine> parsed = ParseInputLine(line, server_->metrics_);
+        if (!parsed->status.ok()) {
+            chunk->answers.push_back(ErrorAnswer(parsed->id, line_no_, parsed->status));
             return;
         }
-        if (Status allowed = Authorize(parsed.event); !allowed.ok()) {
+        if (Status allowed = Authorize(parsed->event); !allowed.ok()) {
             // Refused before the engine sees it: not applied, no idempotence marker.
-            server_->metrics_->CountEvents(EventTypeName(parsed.event.type), allowed.code());
+            server_->metrics_->CountEvents(EventTypeName(parsed->event.type), allowed.code());
             server_->metrics_->CountAuthFailure(allowed.code());
-            chunk->answers.push_back(ErrorAnswer(parsed.event.id, line_no_, allowed));
+            chunk->answers.push_back(ErrorAnswer(parsed->event.id, line_no_, allowed));
             return;
         }
         chunk->engine_slots.push_back(chunk->answers.size());
         chunk->answers.emplace_back();
-        events->push_back(PendingEvent{std::move(parsed.event), line_no_});
+        events->push_back(PendingEvent{std::move(parsed->event), line_no_});
     }
 
     // Answers an auth line. The token is never logged nor echoed.

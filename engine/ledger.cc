@@ -66,7 +66,7 @@ std::string_view PromiseStatusName(PromiseStatus s) {
 bool DirtySet::empty() const {
     return customers.empty() && invoices.empty() && payments.empty() && credit_notes.empty() &&
            promises.empty() && actions.empty() && segment_changes.empty() && closed_days.empty() &&
-           !meta;
+           timeline.empty() && !meta;
 }
 
 Ledger::Ledger(LedgerOptions options)
@@ -172,13 +172,98 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
     if (!check.ok()) {
         return check;
     }
+    size_t timeline_from = dirty_.timeline.size();
     if (!business_date_ || e.date > *business_date_) {
         AdvanceTo(e.date);
     }
     Status applied = (this->*handler)(e, seq);
     paying_ = false;
     EvaluateTouched();
+    if (applied.ok()) {
+        NumberTimeline(timeline_from, SubjectCustomer(e), e);
+    }
     return applied;
+}
+
+std::optional<uint32_t> Ledger::SubjectCustomer(const Event& e) const {
+    auto find = [](const std::unordered_map<std::string, uint32_t>& index, const auto& recs,
+                   const std::string& id) -> std::optional<uint32_t> {
+        auto it = index.find(id);
+        return it == index.end() ? std::nullopt : std::make_optional(recs[it->second].customer);
+    };
+    if (!e.customer.empty()) {
+        auto it = customer_index_.find(e.customer);
+        return it == customer_index_.end() ? std::nullopt : std::make_optional(it->second);
+    }
+    if (!e.invoice.empty()) {
+        return find(invoice_index_, invoices_, e.invoice);
+    }
+    if (!e.payment.empty()) {
+        return find(payment_index_, payments_, e.payment);
+    }
+    if (!e.promise.empty()) {
+        return find(promise_index_, promises_, e.promise);
+    }
+    return std::nullopt;
+}
+
+Ledger::Fields Ledger::EventFields(const Event& e) const {
+    Fields f{{"type", std::string(EventTypeName(e.type))}};
+    for (auto [name, value] :
+         {std::pair{"invoice", &e.invoice}, std::pair{"payment", &e.payment},
+          std::pair{"credit_note", &e.credit_note}, std::pair{"promise", &e.promise}}) {
+        if (!value->empty()) {
+            f.emplace_back(name, *value);
+        }
+    }
+    if (e.has_amount) {
+        f.emplace_back("amount", FormatAmount(e.amount, e.currency));
+        f.emplace_back("currency", std::string(e.currency.code()));
+    }
+    if (e.due) {
+        f.emplace_back("due", e.due->ToString());
+    }
+    if (e.type == EventType::kContactLogged) {
+        f.emplace_back("channel", e.channel);
+        f.emplace_back("direction", e.direction);
+        for (auto [name, value] : {std::pair{"outcome", &e.outcome}, std::pair{"agent", &e.agent},
+                                   std::pair{"note", &e.note}}) {
+            if (!value->empty()) {
+                f.emplace_back(name, *value);
+            }
+        }
+        f.emplace_back("source", "event");
+    }
+    return f;
+}
+
+void Ledger::Note(uint32_t customer, std::string_view kind, Fields fields) {
+    TimelineEntry entry;
+    entry.customer = customer;
+    entry.kind = std::string(kind);
+    entry.date = *business_date_;
+    entry.caused_by = current_event_;
+    entry.fields = std::move(fields);
+    dirty_.timeline.push_back(std::move(entry));
+}
+
+void Ledger::NumberTimeline(size_t from, std::optional<uint32_t> subject, const Event& e) {
+    std::vector<TimelineEntry>& t = dirty_.timeline;
+    if (subject) {
+        // The event's own entry comes first: what it caused follows it.
+        TimelineEntry entry;
+        entry.customer = *subject;
+        entry.kind = e.type == EventType::kContactLogged ? "contact" : "event";
+        entry.date = e.date;
+        entry.caused_by = e.id;
+        entry.fields = EventFields(e);
+        t.insert(t.begin() + static_cast<std::ptrdiff_t>(from), std::move(entry));
+    }
+    for (size_t i = from; i < t.size(); ++i) {
+        CustomerRec& c = customers_[t[i].customer];
+        t[i].seq = ++c.timeline_seq;
+        dirty_.customers.insert(t[i].customer);
+    }
 }
 
 Result<uint32_t> Ledger::KnownCustomer(std::string_view id) const {
@@ -335,7 +420,8 @@ Status Ledger::ApplyCustomerUpserted(const Event& e, uint64_t /*seq*/) {
     for (auto [dst, src] :
          {std::pair{&a.name, &in.name}, std::pair{&a.kind, &in.kind}, std::pair{&a.risk, &in.risk},
           std::pair{&a.credit_limit, &in.credit_limit}, std::pair{&a.currency, &in.currency},
-          std::pair{&a.country, &in.country}, std::pair{&a.owner, &in.owner}}) {
+          std::pair{&a.country, &in.country}, std::pair{&a.owner, &in.owner},
+          std::pair{&a.email, &in.email}, std::pair{&a.phone, &in.phone}}) {
         if (src->has_value()) {
             *dst = *src;
         }
@@ -806,6 +892,7 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
     promises_.push_back(std::move(rec));
     promise_index_.emplace(e.promise, idx);
     ++promise_transitions_[static_cast<size_t>(PromiseStatus::kOpen)];
+    Note(*customer, "promise", {{"promise", e.promise}, {"status", "open"}});
     Touch(*customer);
     customers_[*customer].promises.push_back(idx);
     promise_deadlines_.emplace(PromiseDeadline(promises_[idx]), idx);

@@ -24,6 +24,7 @@
 #include "engine/event.h"
 #include "engine/kpis.h"
 #include "engine/status.h"
+#include "engine/timeline.h"
 #include "rules/rules_config.h"
 
 namespace rms {
@@ -148,6 +149,7 @@ struct CustomerRec {
     std::string strategy;             // the strategy its customer-level steps follow
     bool held = false;                // customer-level steps came due while paused
     std::vector<std::string> fired_customer_steps;  // "strategy/step" fired in this episode
+    uint64_t timeline_seq = 0;                      // the seq of its latest timeline entry
     std::vector<uint32_t> invoices;
     std::vector<uint32_t> payments;
     std::vector<uint32_t> credit_notes;
@@ -199,6 +201,7 @@ struct DirtySet {
     std::vector<uint32_t> actions;          // new actions (indexes)
     std::vector<uint32_t> segment_changes;  // new segment changes (indexes)
     std::vector<Date> closed_days;
+    std::vector<TimelineEntry> timeline;  // new timeline entries, seqs assigned
     bool meta = false;
 
     bool empty() const;
@@ -370,6 +373,15 @@ private:
     void SetPromiseStatus(uint32_t promise, PromiseStatus status);
     void WakeCustomers();
     void EnsureCustomerSlots();
+
+    // Timeline (engine/timeline.h): records an entry for `customer`, caused by the event being
+    // applied. Seqs are given when the event's Apply ends, after its own entry.
+    using Fields = std::vector<std::pair<std::string, std::string>>;
+    void Note(uint32_t customer, std::string_view kind, Fields fields);
+    // The customer an event is about, also when it names only an invoice, payment or promise.
+    std::optional<uint32_t> SubjectCustomer(const Event& e) const;
+    Fields EventFields(const Event& e) const;
+    void NumberTimeline(size_t from, std::optional<uint32_t> subject, const Event& e);
 
     LedgerOptions options_;
     std::optional<Date> business_date_;

@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 6;
+constexpr uint8_t kFormatVersion = 7;
 
 // Appends values to a byte string.
 class Writer {
@@ -58,6 +58,7 @@ class Reader {
 public:
     explicit Reader(std::string_view in) : in_(in) {}
     bool ok() const { return ok_ && pos_ <= in_.size(); }
+    bool AtEnd() const { return pos_ == in_.size(); }
     uint8_t U8() {
         if (pos_ >= in_.size()) {
             ok_ = false;
@@ -171,6 +172,8 @@ void EncodeAttributes(Writer& w, const CustomerAttributes& a) {
     }
     w.OptStr(a.country);
     w.OptStr(a.owner);
+    w.OptStr(a.email);
+    w.OptStr(a.phone);
 }
 
 CustomerAttributes DecodeAttributes(Reader& r) {
@@ -185,6 +188,8 @@ CustomerAttributes DecodeAttributes(Reader& r) {
     }
     a.country = r.OptStr();
     a.owner = r.OptStr();
+    a.email = r.OptStr();
+    a.phone = r.OptStr();
     return a;
 }
 
@@ -207,6 +212,7 @@ std::string EncodeCustomer(const CustomerRec& c) {
     for (const std::string& s : c.fired_customer_steps) {
         w.Str(s);
     }
+    w.Varint(c.timeline_seq);
     return out;
 }
 
@@ -417,6 +423,53 @@ std::string EncodeMarker(const Marker& m) {
     return out;
 }
 
+std::string TimelinePrefix(uint32_t customer) {
+    return RecordKey('t', customer);
+}
+
+std::string TimelineKey(uint32_t customer, uint64_t seq) {
+    std::string key = TimelinePrefix(customer);
+    PutBE64(&key, ~seq);
+    return key;
+}
+
+std::string EncodeTimelineEntry(const TimelineEntry& e) {
+    std::string out;
+    Writer w(&out);
+    w.Str(e.kind);
+    w.Day(e.date);
+    w.Str(e.caused_by);
+    w.Varint(e.fields.size());
+    for (const auto& [name, value] : e.fields) {
+        w.Str(name);
+        w.Str(value);
+    }
+    return out;
+}
+
+std::optional<TimelineEntry> DecodeTimelineEntry(std::string_view key, std::string_view value) {
+    if (key.size() != 13 || key[0] != 't') {
+        return std::nullopt;
+    }
+    TimelineEntry e;
+    e.customer = static_cast<uint32_t>(GetBE(key.substr(1, 4)));
+    e.seq = ~GetBE(key.substr(5, 8));
+    Reader r(value);
+    e.kind = r.Str();
+    e.date = r.Day();
+    e.caused_by = r.Str();
+    uint64_t n = r.Varint();
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        std::string name = r.Str();
+        std::string text = r.Str();
+        e.fields.emplace_back(std::move(name), std::move(text));
+    }
+    if (!r.ok() || !r.AtEnd()) {
+        return std::nullopt;
+    }
+    return e;
+}
+
 void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
                  storage::Batch* batch) {
     for (uint32_t i : dirty.customers) {
@@ -442,6 +495,9 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
     }
     for (Date d : dirty.closed_days) {
         batch->Put(DayKey(d), EncodeClosedDay(ledger.history().at(d)));
+    }
+    for (const TimelineEntry& e : dirty.timeline) {
+        batch->Put(TimelineKey(e.customer, e.seq), EncodeTimelineEntry(e));
     }
     if (dirty.meta) {
         for (const auto& [pair, rate] : ledger.fx_rates()) {
@@ -519,6 +575,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         for (std::string& s : c.fired_customer_steps) {
             s = r.Str();
         }
+        c.timeline_seq = r.Varint();
         ledger.RestoreCustomer(std::move(c));
         return true;
     }));

@@ -10,6 +10,7 @@
 //   "a" idx32           action            "g" idx32   segment change
 //   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
 //   "k" len source id   idempotence marker (len a varint): seq64 of the event, hash64
+//   "t" idx32 ~seq64    a customer's timeline entry, newest first (engine/timeline.h)
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
 // Derived totals (books, per-customer lists, deadlines) are not stored: Load recomputes them.
 #pragma once
@@ -35,6 +36,13 @@ struct Marker {
 std::string MarkerKey(std::string_view source, std::string_view id);
 std::string EventLogKey(uint64_t seq);
 std::string EncodeMarker(const Marker& m);
+
+// Timeline entries (engine/timeline.h): the key of one, the prefix of a customer's, and the
+// stored value. Decoding gives nullopt when the bytes are damaged.
+std::string TimelineKey(uint32_t customer, uint64_t seq);
+std::string TimelinePrefix(uint32_t customer);
+std::string EncodeTimelineEntry(const TimelineEntry& e);
+std::optional<TimelineEntry> DecodeTimelineEntry(std::string_view key, std::string_view value);
 
 // Writes every record in `dirty`, and the meta record, into `batch`.
 void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,

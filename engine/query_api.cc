@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <climits>
+#include <map>
 #include <optional>
 
 #include "engine/json_writer.h"
@@ -134,9 +135,89 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     return std::nullopt;
 }
 
+void WritePromise(JsonWriter& w, const Ledger& ledger, const PromiseRec& p) {
+    w.BeginObject();
+    w.Key("promise");
+    w.String(p.id);
+    w.Key("customer");
+    w.String(ledger.customers()[p.customer].id);
+    w.Key("currency");
+    w.String(p.currency.code());
+    WriteAmount(w, "amount", p.amount, p.currency);
+    WriteAmount(w, "paid", p.paid, p.currency);
+    w.Key("date");
+    w.String(p.date.ToString());
+    w.Key("due");
+    w.String(p.due.ToString());
+    w.Key("status");
+    w.String(PromiseStatusName(p.status));
+    w.Key("status_date");
+    w.String(p.status_date.ToString());
+    w.Key("status_event");
+    w.String(p.status_event);
+    w.EndObject();
+}
+
+// Promises per currency: how many have each status, and kept ÷ (kept + broken) among those
+// whose current status was taken in the 90-day window (null when none was).
+void WritePromisesByCurrency(JsonWriter& w, const Ledger& ledger) {
+    struct Counts {
+        std::array<int64_t, 4> by_status{};
+        int64_t kept_window = 0;
+        int64_t broken_window = 0;
+    };
+    std::map<std::string, Counts> counts;
+    int32_t window_start = ledger.business_date()->days() - (kWindowDays - 1);
+    for (const PromiseRec& p : ledger.promises()) {
+        Counts& c = counts[std::string(p.currency.code())];
+        ++c.by_status[static_cast<size_t>(p.status)];
+        if (p.status_date.days() >= window_start) {
+            c.kept_window += p.status == PromiseStatus::kKept ? 1 : 0;
+            c.broken_window += p.status == PromiseStatus::kBroken ? 1 : 0;
+        }
+    }
+    w.Key("by_currency");
+    w.BeginObject();
+    for (const auto& [code, c] : counts) {
+        w.Key(code);
+        w.BeginObject();
+        for (size_t i = 0; i < c.by_status.size(); ++i) {
+            w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
+            w.Int(c.by_status[i]);
+        }
+        int64_t decided = c.kept_window + c.broken_window;
+        WriteOptional(w, "kept_rate_90d",
+                      decided == 0 ? std::nullopt
+                                   : std::optional<double>(static_cast<double>(c.kept_window) /
+                                                           static_cast<double>(decided)));
+        w.EndObject();
+    }
+    w.EndObject();
+}
+
 ApiResponse NotFound(std::string_view what, std::string_view id) {
     return ApiError(404, "not_found",
                     std::string(what) + " \"" + std::string(id) + "\" does not exist");
+}
+
+// The answer about one customer: 404 when unknown, else an object that starts with
+// "customer" and goes on with what `write` adds, under the engine's shared lock.
+template <typename Fn>
+ApiResponse CustomerAnswer(const Engine& engine, std::string_view id, Fn&& write) {
+    return engine.Read([&](const Ledger& ledger) {
+        const CustomerRec* c = ledger.FindCustomer(id);
+        if (c == nullptr) {
+            return NotFound("customer", id);
+        }
+        ApiResponse r;
+        JsonWriter w(&r.body);
+        w.BeginObject();
+        w.Key("customer");
+        w.String(c->id);
+        write(ledger, c, w);
+        w.EndObject();
+        return r;
+    });
 }
 
 }  // namespace
@@ -183,6 +264,20 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     if (path == "/v1/rules") {
         return Rules();
     }
+    constexpr std::string_view kCustomers = "/v1/customers/";
+    constexpr std::string_view kTimeline = "/timeline";
+    if (path.starts_with(kCustomers) && path.ends_with(kTimeline) &&
+        path.size() > kCustomers.size() + kTimeline.size()) {
+        std::string_view raw =
+            path.substr(kCustomers.size(), path.size() - kCustomers.size() - kTimeline.size());
+        std::optional<std::string> id = PercentDecode(raw, false);
+        if (raw.find('/') == std::string_view::npos) {
+            if (!id) {
+                return ApiError(400, "invalid_field", "the id in the path has a bad % escape");
+            }
+            return Timeline(*id, query);
+        }
+    }
     struct Route {
         std::string_view prefix;
         std::string_view suffix;
@@ -190,6 +285,7 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     };
     static constexpr Route kRoutes[] = {
         {"/v1/customers/", "/items", &QueryApi::CustomerItems},
+        {"/v1/customers/", "/promises", &QueryApi::CustomerPromises},
         {"/v1/customers/", "", &QueryApi::Customer},
         {"/v1/invoices/", "", &QueryApi::Invoice},
         {"/v1/promises/", "", &QueryApi::Promise},
@@ -276,6 +372,7 @@ ApiResponse QueryApi::Kpis() const {
             w.Int(by_status[i]);
         }
         WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
+        WritePromisesByCurrency(w, ledger);
         w.EndObject();
         w.EndObject();
         return r;
@@ -330,16 +427,7 @@ ApiResponse QueryApi::History(std::string_view query) const {
 }
 
 ApiResponse QueryApi::Customer(std::string_view id) const {
-    return engine_->Read([&](const Ledger& ledger) {
-        const CustomerRec* c = ledger.FindCustomer(id);
-        if (c == nullptr) {
-            return NotFound("customer", id);
-        }
-        ApiResponse r;
-        JsonWriter w(&r.body);
-        w.BeginObject();
-        w.Key("customer");
-        w.String(c->id);
+    auto write = [&](const Ledger& ledger, const CustomerRec* c, JsonWriter& w) {
         const CustomerAttributes& a = c->attributes;
         WriteOptionalString(w, "name", a.name);
         WriteOptionalString(w, "kind", a.kind);
@@ -372,22 +460,12 @@ ApiResponse QueryApi::Customer(std::string_view id) const {
             w.EndObject();
         }
         w.EndObject();
-        w.EndObject();
-        return r;
-    });
+    };
+    return CustomerAnswer(*engine_, id, write);
 }
 
 ApiResponse QueryApi::CustomerItems(std::string_view id) const {
-    return engine_->Read([&](const Ledger& ledger) {
-        const CustomerRec* c = ledger.FindCustomer(id);
-        if (c == nullptr) {
-            return NotFound("customer", id);
-        }
-        ApiResponse r;
-        JsonWriter w(&r.body);
-        w.BeginObject();
-        w.Key("customer");
-        w.String(c->id);
+    auto write = [&](const Ledger& ledger, const CustomerRec* c, JsonWriter& w) {
         WriteBusinessDate(w, ledger);
         w.Key("items");
         w.BeginArray();
@@ -425,9 +503,8 @@ ApiResponse QueryApi::CustomerItems(std::string_view id) const {
             WriteAmount(w, currency.code(), f.unapplied, currency);
         }
         w.EndObject();
-        w.EndObject();
-        return r;
-    });
+    };
+    return CustomerAnswer(*engine_, id, write);
 }
 
 ApiResponse QueryApi::Invoice(std::string_view id) const {
@@ -492,28 +569,23 @@ ApiResponse QueryApi::Promise(std::string_view id) const {
         }
         ApiResponse r;
         JsonWriter w(&r.body);
-        w.BeginObject();
-        w.Key("promise");
-        w.String(p->id);
-        w.Key("customer");
-        w.String(ledger.customers()[p->customer].id);
-        w.Key("currency");
-        w.String(p->currency.code());
-        WriteAmount(w, "amount", p->amount, p->currency);
-        WriteAmount(w, "paid", p->paid, p->currency);
-        w.Key("date");
-        w.String(p->date.ToString());
-        w.Key("due");
-        w.String(p->due.ToString());
-        w.Key("status");
-        w.String(PromiseStatusName(p->status));
-        w.Key("status_date");
-        w.String(p->status_date.ToString());
-        w.Key("status_event");
-        w.String(p->status_event);
-        w.EndObject();
+        WritePromise(w, ledger, *p);
         return r;
     });
+}
+
+ApiResponse QueryApi::CustomerPromises(std::string_view id) const {
+    auto write = [&](const Ledger& ledger, const CustomerRec* c, JsonWriter& w) {
+        WriteBusinessDate(w, ledger);
+        w.Key("promises");
+        w.BeginArray();
+        // Newest first: the one a collector asks about is usually the latest.
+        for (auto it = c->promises.rbegin(); it != c->promises.rend(); ++it) {
+            WritePromise(w, ledger, ledger.promises()[*it]);
+        }
+        w.EndArray();
+    };
+    return CustomerAnswer(*engine_, id, write);
 }
 
 namespace {
@@ -718,6 +790,63 @@ ApiResponse QueryApi::Rules() const {
         w.EndObject();
         return r;
     });
+}
+
+ApiResponse QueryApi::Timeline(std::string_view id, std::string_view query) const {
+    int64_t limit = 50;
+    if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 1000, &limit)) {
+        return *bad;
+    }
+    uint64_t before = 0;
+    if (std::optional<std::string> cursor = QueryParam(query, "cursor");
+        cursor && !cursor->empty()) {
+        std::optional<uint64_t> seq = DecodeTimelineCursor(*cursor);
+        if (!seq) {
+            return ApiError(400, "invalid_field",
+                            "cursor \"" + *cursor + "\" is not one this API handed out");
+        }
+        before = *seq;
+    }
+    Result<std::optional<Engine::TimelinePage>> page =
+        engine_->Timeline(id, before, static_cast<size_t>(limit));
+    if (!page.ok()) {
+        return ApiError(503, "unavailable", page.status().message());
+    }
+    if (!page->has_value()) {
+        return NotFound("customer", id);
+    }
+    ApiResponse r;
+    JsonWriter w(&r.body);
+    w.BeginObject();
+    w.Key("customer");
+    w.String(id);
+    w.Key("entries");
+    w.BeginArray();
+    for (const TimelineEntry& e : (*page)->entries) {
+        w.BeginObject();
+        w.Key("seq");
+        w.Int(static_cast<int64_t>(e.seq));
+        w.Key("kind");
+        w.String(e.kind);
+        w.Key("date");
+        w.String(e.date.ToString());
+        w.Key("caused_by");
+        w.String(e.caused_by);
+        for (const auto& [name, value] : e.fields) {
+            w.Key(name);
+            w.String(value);
+        }
+        w.EndObject();
+    }
+    w.EndArray();
+    w.Key("next_cursor");
+    if ((*page)->more) {
+        w.String(EncodeTimelineCursor((*page)->entries.back().seq));
+    } else {
+        w.Null();
+    }
+    w.EndObject();
+    return r;
 }
 
 }  // namespace rms

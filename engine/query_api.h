@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/engine.h"
 #include "metrics/engine_metrics.h"
@@ -15,6 +17,9 @@ struct ApiResponse {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::string cache_control = "no-store";
+    // Further header fields (ETag, Location, ...), sent as they are.
+    std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 class QueryApi {
@@ -33,6 +38,9 @@ private:
     ApiResponse History(std::string_view query) const;
     ApiResponse Customer(std::string_view id) const;
     ApiResponse CustomerItems(std::string_view id) const;
+    ApiResponse CustomerPromises(std::string_view id) const;
+    // GET /v1/customers/{id}/timeline?cursor=&limit=
+    ApiResponse Timeline(std::string_view id, std::string_view query) const;
     ApiResponse Invoice(std::string_view id) const;
     ApiResponse Promise(std::string_view id) const;
     ApiResponse Worklist(std::string_view query) const;

@@ -11,7 +11,9 @@
 
 #include "engine/asio.h"
 #include "engine/config.h"
+#include "engine/console.h"
 #include "engine/engine.h"
+#include "engine/events_endpoint.h"
 #include "engine/http_server.h"
 #include "engine/ingest_server.h"
 #include "engine/logging.h"
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
     bool fsync = false;
     bool version = false;
     std::string log_format = "text";
-    std::string rules_file, check_config, base_currency, log_level;
+    std::string rules_file, check_config, base_currency, log_level, grafana_url;
     rms::TlsSettings tls_flags;
     app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "data directory (default var/rms)");
@@ -62,6 +64,8 @@ int main(int argc, char** argv) {
                    "check a rules file, print every error with its line, and exit");
     app.add_option("--base-currency", base_currency,
                    "convert all figures into this currency in /v1/kpis");
+    app.add_option("--grafana-url", grafana_url,
+                   "the Grafana dashboards the console's Overview links to");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
     app.add_option("--tls-cert", tls_flags.cert_file, "PEM certificate chain: TLS on both ports");
     app.add_option("--tls-key", tls_flags.key_file, "PEM private key of --tls-cert");
@@ -133,6 +137,9 @@ int main(int argc, char** argv) {
         }
         tls = std::move(made).value();
     }
+    if (!grafana_url.empty()) {
+        config.grafana_url = grafana_url;
+    }
     if (spdlog::level::from_str(config.log_level) == spdlog::level::off &&
         config.log_level != "off") {
         return Fail(kExitUsage, "log level \"" + config.log_level + "\" is not known");
@@ -180,11 +187,14 @@ int main(int argc, char** argv) {
     boost::asio::io_context ingest_io(1);
     boost::asio::io_context http_io(1);
     rms::IngestServer ingest(ingest_io, engine.get(), &metrics, config.limits);
-    rms::HttpServer http_server(http_io, &api);
+    rms::EventsEndpoint events(engine.get(), &metrics);
+    rms::Console console(rms::ConsoleOptions{.grafana_url = config.grafana_url});
+    rms::HttpServer http_server(http_io, {.api = &api, .events = &events, .console = &console});
     const rms::SecurityConfig& sec = config.security;
     bool tls_ingest = tls && sec.tls_ingest;
     bool tls_http = tls && sec.tls_http;
     ingest.Secure(tls_ingest ? tls.get() : nullptr, sec.producers);
+    events.RequireProducers(sec.producers);
     http_server.Secure({tls_http ? tls.get() : nullptr, sec.http_users, &metrics});
     spdlog::info("rmsd: ingest {}, {} producers; http {}, {} users{}",
                  tls_ingest ? "TLS" : "plain TCP", sec.producers.size(),

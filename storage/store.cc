@@ -102,11 +102,16 @@ Result<std::optional<std::string>> Store::Get(std::string_view key) const {
 
 Status Store::Scan(std::string_view prefix,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    return ScanFrom(prefix, prefix, fn);
+}
+
+Status Store::ScanFrom(std::string_view prefix, std::string_view from,
+                       const std::function<bool(std::string_view, std::string_view)>& fn) const {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
     rocksdb::Slice start(prefix.data(), prefix.size());
-    for (it->Seek(start); it->Valid(); it->Next()) {
+    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
         rocksdb::Slice key = it->key();
         if (!key.starts_with(start)) {
             break;

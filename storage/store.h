@@ -84,6 +84,10 @@ public:
     // returns false.
     Status Scan(std::string_view prefix,
                 const std::function<bool(std::string_view, std::string_view)>& fn) const;
+    // Scan() that starts at the first key at or after `start` (which should begin with
+    // `prefix`) instead of at the prefix itself.
+    Status ScanFrom(std::string_view prefix, std::string_view start,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
     // Free bytes on the store's file system, or nullopt when statvfs fails.
     std::optional<uint64_t> FreeBytes() const;

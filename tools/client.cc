@@ -178,6 +178,7 @@ struct ParsedHead {
     size_t body_offset = 0;
     bool chunked = false;
     std::optional<size_t> content_length;
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 Result<ParsedHead> ParseHead(std::string_view raw, size_t head_end) {
@@ -211,6 +212,7 @@ Result<ParsedHead> ParseHead(std::string_view raw, size_t head_end) {
         }
         std::string_view name = Trim(field.substr(0, colon));
         std::string_view value = Trim(field.substr(colon + 1));
+        head.headers.emplace_back(name, value);
         if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
             head.chunked = value.find("chunked") != std::string_view::npos;
         } else if (EqualsIgnoreCase(name, "Content-Length")) {
@@ -240,6 +242,7 @@ Result<HttpResponse> ParseResponse(std::string_view raw, bool closed) {
     std::string_view rest = raw.substr(head->body_offset);
     HttpResponse response;
     response.status = head->status;
+    response.headers = head->headers;
     if (head->chunked) {
         Result<std::string> body = DecodeChunked(rest);
         if (!body.ok()) {
@@ -643,8 +646,19 @@ struct HttpExchange {
     }
 };
 
-Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::string_view method,
-                                 std::string_view target, const HttpOptions& options) {
+std::string HttpResponse::Header(std::string_view name) const {
+    for (const auto& [field, value] : headers) {
+        if (EqualsIgnoreCase(field, name)) {
+            return value;
+        }
+    }
+    return "";
+}
+
+Result<HttpResponse> HttpSend(std::string_view host, uint16_t port, const HttpCall& call,
+                              const HttpOptions& options) {
+    std::string_view method = call.method;
+    std::string_view target = call.target;
     Result<LineClient> connected = LineClient::Connect(host, port, options.tls);
     if (!connected.ok()) {
         return connected.status();
@@ -660,13 +674,31 @@ Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::stri
         request.append("\r\nAuthorization: Basic ")
             .append(Base64(options.user + ":" + options.password));
     }
-    request.append("\r\nConnection: close\r\nAccept: application/json\r\n\r\n");
-    Status written = client.WriteAll(request, options.timeout_ms);
+    request.append("\r\nConnection: close\r\n");
+    for (const auto& [name, value] : call.headers) {
+        request.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!call.body.empty()) {
+        request.append("Content-Length: ").append(std::to_string(call.body.size()));
+        request.append("\r\n");
+    }
+    request.append("\r\n").append(call.body);
+    Status written = client.WriteAll(request, call.timeout_ms);
     if (!written.ok()) {
         return written;
     }
     return HttpExchange::ReadResponse(client, std::string(method) + " " + std::string(target),
-                                      options.timeout_ms);
+                                      call.timeout_ms);
+}
+
+Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::string_view method,
+                                 std::string_view target, const HttpOptions& options) {
+    HttpCall call;
+    call.method = std::string(method);
+    call.target = std::string(target);
+    call.headers = {{"Accept", "application/json"}};
+    call.timeout_ms = options.timeout_ms;
+    return HttpSend(host, port, call, options);
 }
 
 Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port, std::string_view method,

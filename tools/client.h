@@ -114,6 +114,21 @@ private:
 struct HttpResponse {
     int status = 0;
     std::string body;
+    // The header fields as received, in order.
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    // The value of the first field named `name` (any case); empty when absent.
+    std::string Header(std::string_view name) const;
+};
+
+// One request for HttpSend: "Host" and "Connection: close" are added; a non-empty body gets its
+// Content-Length.
+struct HttpCall {
+    std::string method = "GET";
+    std::string target = "/";
+    std::vector<std::pair<std::string, std::string>> headers = {};
+    std::string body = {};
+    int timeout_ms = 10000;
 };
 
 // Sends one HTTP/1.1 request with "Connection: close" and reads the whole answer, whose body may
@@ -131,6 +146,12 @@ struct HttpOptions {
     std::string password = {};
     int timeout_ms = 10000;
 };
+
+// Sends `call` on a new connection and reads the whole answer, like HttpRequest, within
+// `call.timeout_ms` (options.timeout_ms is not used here), with the TLS and credentials of
+// `options`.
+[[nodiscard]] Result<HttpResponse> HttpSend(std::string_view host, uint16_t port,
+                                            const HttpCall& call, const HttpOptions& options = {});
 
 // HttpRequest with TLS and credentials.
 [[nodiscard]] Result<HttpResponse> HttpRequest(std::string_view host, uint16_t port,

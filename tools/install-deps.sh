@@ -10,7 +10,14 @@ packages=(
   libssl-dev openssl
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
+  # The console's browser test (tests/console): headless Chromium driven by playwright-core.
+  chromium
 )
+# Node.js and npm for that test. A node already installed (from NodeSource, say, which bundles
+# npm and conflicts with Debian's npm package) is kept.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"

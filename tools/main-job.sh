@@ -34,8 +34,11 @@ done
 grep -q '^rmsd ready' "$ready" || { echo "rmsd did not start"; cat "$data_dir.log"; exit 1; }
 
 # Resending is safe: events already applied answer "duplicate".
-"$build/tools/rmsctl" replay --format ibm "$root/data/ibm-accounts-receivable.csv" --to "$listen"
+# RMS_REPLAY_UNTIL=YYYY-MM-DD replays only the events up to that day (invoices still open).
+"$build/tools/rmsctl" replay --format ibm "$root/data/ibm-accounts-receivable.csv" --to "$listen" \
+  ${RMS_REPLAY_UNTIL:+--until "$RMS_REPLAY_UNTIL"}
 "$build/tools/rmsctl" kpis --http "$http"
 echo
 echo "rmsd is running (pid $(cat "$data_dir.pid")): ingest $listen, query API and metrics http://$http"
+echo "  console: http://$http/console/"
 echo "  logs: $data_dir.log   stop: kill \$(cat $data_dir.pid)"

@@ -1,5 +1,6 @@
 // rmsctl: the command-line client of rmsd.
-//   rmsctl replay --format ibm FILE [--to HOST:PORT] [--window N]   the IBM sample as events
+//   rmsctl replay --format ibm FILE [--to HOST:PORT] [--window N] [--until D]
+//                                                                   the IBM sample as events
 //   rmsctl send FILE.ndjson [--to HOST:PORT] [--window N]           raw NDJSON lines
 //     (send and replay take --token-file FILE or $RMS_TOKEN, --tls, --tls-ca, --tls-cert,
 //     --tls-key)
@@ -19,12 +20,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/auth.h"
 #include "engine/date.h"
+#include "engine/event.h"
 #include "engine/json_writer.h"
 #include "tools/answer_tally.h"
 #include "tools/client.h"
@@ -162,8 +165,18 @@ int SendAndSummarise(const std::vector<std::string>& lines, const std::string& t
     return tally.HasErrors() ? kExitFailed : kExitOk;
 }
 
-int Replay(const std::string& file, const std::string& to, size_t window,
+// Replays the sample; with `until`, only the events dated on or before that day (the sample as
+// it stood then, with invoices still open).
+int Replay(const std::string& file, const std::string& to, size_t window, const std::string& until,
            const IngestAccess& access) {
+    std::optional<Date> last;
+    if (!until.empty()) {
+        Result<Date> parsed = ParseDate(until);
+        if (!parsed.ok()) {
+            return Fail(kExitUsage, parsed.status());
+        }
+        last = *parsed;
+    }
     auto csv = ReadFile(file);
     if (!csv.ok()) {
         return Fail(kExitUsage, csv.status());
@@ -172,7 +185,16 @@ int Replay(const std::string& file, const std::string& to, size_t window,
     if (!events.ok()) {
         return Fail(kExitUsage, events.status());
     }
-    return SendAndSummarise(*events, to, window, access);
+    std::vector<std::string> lines = std::move(events).value();
+    if (last) {
+        // The events come in date order: keep the prefix up to `last`.
+        auto past = std::find_if(lines.begin(), lines.end(), [&](const std::string& line) {
+            ParsedLine parsed = ParseEvent(line);
+            return parsed.status.ok() && *last < parsed.event.date;
+        });
+        lines.erase(past, lines.end());
+    }
+    return SendAndSummarise(lines, to, window, access);
 }
 
 // Sends the lines of an NDJSON file as they are; blank lines are left out, as they would get no
@@ -314,6 +336,9 @@ int main(int argc, char** argv) {
     replay->add_option("file", replay_file, "The data set (CSV)")->required();
     replay->add_option("--to", to, "rmsd ingest address")->capture_default_str();
     replay->add_option("--window", window, "Lines in flight")->capture_default_str();
+    std::string replay_until;
+    replay->add_option("--until", replay_until,
+                       "Send only the events dated on or before this day (YYYY-MM-DD)");
 
     std::string send_file;
     CLI::App* send = app.add_subcommand("send", "Send the lines of an NDJSON file as they are");
@@ -384,7 +409,7 @@ int main(int argc, char** argv) {
         }
         access.token = std::move(token).value();
         access.tls.enabled = access.tls.enabled || !access.tls.ca_file.empty();
-        return replay->parsed() ? rms::Replay(replay_file, to, window, access)
+        return replay->parsed() ? rms::Replay(replay_file, to, window, replay_until, access)
                                 : rms::Send(send_file, to, window, access);
     }
     auto password = rms::ReadSecret(password_file, "RMS_PASSWORD");

@@ -210,6 +210,34 @@ TEST_F(SecurityTest, OverRateEventsAreRateLimitedAndTheConnectionSurvives) {
               (std::vector<std::string>{"ok", "ok"}));
 }
 
+// POST /v1/events is a write path: with producers configured it takes a producer's bearer
+// token (an HTTP user's password does not open it) and holds each event to that producer's rules.
+TEST_F(SecurityTest, EventsOverHttpNeedAProducerTokenAndKeepItsRules) {
+    ASSERT_NO_FATAL_FAILURE(StartRmsd(ProducersToml()));
+    auto post = [&](const std::string& body, const std::string& authorization,
+                    const HttpOptions& options = {}) {
+        HttpCall call{.method = "POST", .target = "/v1/events", .body = body};
+        call.headers = {{"Content-Type", "application/json"}};
+        if (!authorization.empty()) {
+            call.headers.emplace_back("Authorization", authorization);
+        }
+        auto r = HttpSend("127.0.0.1", rmsd_->http_port(), call, options);
+        EXPECT_TRUE(r.ok()) << r.status().message();
+        return r.ok() ? std::to_string(r->status) + " " + Outcome(r->body) : "<failed>";
+    };
+    std::string erp = std::string("Bearer ") + kErpToken;
+    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), ""), "401 unauthorized");
+    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), "", Ops()), "401 unauthorized");
+    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), "Bearer not-a-token"),
+              "401 unauthorized");
+    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"bank")"), erp), "403 forbidden");
+    EXPECT_EQ(post(Customer("H1", "C-H1"), erp), "403 forbidden");  // source "default"
+    EXPECT_EQ(Get("/v1/customers/C-H1", Ops()), 404);
+    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), erp), "200 ok");
+    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), erp), "200 duplicate");
+    EXPECT_EQ(Get("/v1/customers/C-H1", Ops()), 200);
+}
+
 TEST_F(SecurityTest, BasicAuthGuardsTheApiAndMetricsButNotHealth) {
     ASSERT_NO_FATAL_FAILURE(StartRmsd(ProducersToml()));
     EXPECT_EQ(Get("/v1/kpis"), 401);
