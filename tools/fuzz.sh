@@ -10,7 +10,8 @@
 # tests/fuzz/regressions/<target>/ and the corpus replay test keeps it a test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${RMS_FUZZ_BUILD_DIR:-$root/build-fuzz}
+# The same build as tools/sanitize.sh asan: one compile of the sources serves both.
+build=${RMS_FUZZ_BUILD_DIR:-${RMS_ASAN_BUILD_DIR:-$root/build-asan}}
 seconds=${1:-60}
 shift || true
 targets=("$@")

@@ -6,6 +6,9 @@ packages=(
   libboost-dev libboost-system-dev librocksdb-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  # Fuzzing and sanitizers (tools/fuzz.sh, tools/sanitize.sh): clang++ (14) and its runtimes, which
+  # hold libFuzzer (libclang_rt.fuzzer) and the ASan, UBSan and TSan libraries.
+  clang libclang-rt-14-dev
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
 )
