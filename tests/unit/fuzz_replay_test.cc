@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,6 +40,11 @@ std::vector<fs::path> FilesIn(const fs::path& dir) {
 std::string ReadBytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Test names show the target's name, not the bytes of the struct.
+void PrintTo(const FuzzTarget& target, std::ostream* os) {
+    *os << target.name;
 }
 
 class FuzzReplayTest : public ::testing::TestWithParam<FuzzTarget> {};
