@@ -17,6 +17,12 @@
 #include "tests/fuzz/fuzz_entries.h"
 
 namespace rms::fuzz {
+
+// Test names show the target's name, not the bytes of the struct.
+void PrintTo(const FuzzTarget& target, std::ostream* os) {
+    *os << target.name;
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -40,11 +46,6 @@ std::vector<fs::path> FilesIn(const fs::path& dir) {
 std::string ReadBytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Test names show the target's name, not the bytes of the struct.
-void PrintTo(const FuzzTarget& target, std::ostream* os) {
-    *os << target.name;
 }
 
 class FuzzReplayTest : public ::testing::TestWithParam<FuzzTarget> {};
