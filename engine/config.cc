@@ -19,7 +19,9 @@ std::string Where(const toml::node& node) {
 // Applies one integer key within [lo, hi].
 template <typename T>
 Status IntKey(const toml::node& node, std::string_view key, int64_t lo, int64_t hi, T* out) {
-    std::optional<int64_t> v = node.value<int64_t>();
+    // Integers only: toml++ converts a float such as 1e20 to int64 without a range check, which
+    // is undefined behaviour (found by the config fuzzer).
+    std::optional<int64_t> v = node.is_integer() ? node.value<int64_t>() : std::nullopt;
     if (!v || *v < lo || *v > hi) {
         return Status::Error("invalid_field", std::string(key) + " (" + Where(node) +
                                                   ") must be a whole number from " +
@@ -235,7 +237,9 @@ Status LoadConfigFile(const std::string& path, Config* c) {
          [c](auto& n, auto k) {
              int64_t mib = 0;
              Status s = IntKey(n, k, 0, 1 << 20, &mib);
-             c->engine.min_free_bytes = static_cast<uint64_t>(mib) << 20;
+             if (s.ok()) {
+                 c->engine.min_free_bytes = static_cast<uint64_t>(mib) << 20;
+             }
              return s;
          }},
         {"max_future_days",

@@ -1064,9 +1064,10 @@ BaseFigures Ledger::BaseFiguresNow(Currency base) const {
             continue;
         }
         bool failed = false;
-        auto conv = [&](int64_t amount) {
+        // The binding is captured by name: clang 14 cannot capture structured bindings.
+        auto conv = [&, from = currency](int64_t amount) {
             std::optional<int64_t> v =
-                ConvertAmount(amount, currency, base, rate->first, rate->second);
+                ConvertAmount(amount, from, base, rate->first, rate->second);
             failed = failed || !v;
             return v.value_or(0);
         };

@@ -8,6 +8,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   # TLS (engine/tls, tools/client) and the test certificates made at run time.
   libssl-dev openssl
+  # Fuzzing and sanitizers (tools/fuzz.sh, tools/sanitize.sh): clang++ (14) and its runtimes, which
+  # hold libFuzzer (libclang_rt.fuzzer) and the ASan, UBSan and TSan libraries.
+  clang libclang-rt-14-dev
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
   # The console's browser test (tests/console): headless Chromium driven by playwright-core.

@@ -1,18 +1,34 @@
-// Crash recovery: rmsd is killed with SIGKILL at random points of a replay of the IBM sample,
-// restarted on the same data dir and sent every event again, several times. What it acknowledged
-// must survive (it answers duplicate afterwards), and the end state must be that of a run that
-// was never interrupted. The seed is printed; RMS_CRASH_SEED=N repeats a run.
+// Crash recovery (issue #8): trials of SIGKILL at random points of a mixed load. The load is the
+// IBM sample replay with blocks of events of every other type woven in (credit notes, credit
+// applied, reversals, write-offs, promises made, cancelled and broken, contacts, fx rates, clock
+// moves), so the default rules decide actions throughout. Each trial kills rmsd several times,
+// restarts it on the same data dir and sends every event again. After each trial:
+// - every event acknowledged before a kill answers duplicate afterwards (none lost, none applied
+//   twice), and what survived a kill is a prefix of what was sent;
+// - the history, KPIs and actions equal those of a run that was never interrupted (no action
+//   lost or made twice);
+// - with rmsd stopped, the event log holds every event exactly once, and the state rebuilt from
+//   the event log alone equals the stored one.
+//
+// RMS_CRASH_TRIALS=N sets the number of trials (default 20); trial t uses seed S + t, and its
+// seed is printed: RMS_CRASH_SEED=S RMS_CRASH_TRIALS=1 repeats it. tools/crash.sh --trials N runs
+// a long series.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "engine/event.h"
+#include "engine/ledger_codec.h"
+#include "storage/store.h"
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
 #include "tools/client.h"
@@ -26,6 +42,9 @@ constexpr char kWholeHistory[] = "/v1/kpis/history?from=2012-01-03&to=2014-01-08
 constexpr char kAllActions[] = "/v1/actions?limit=10000";
 constexpr int kKills = 4;
 constexpr size_t kWindow = 1000;
+constexpr int kDefaultTrials = 20;
+// A block of mixed events goes in after every this many sample events.
+constexpr size_t kMixEvery = 120;
 
 enum class Answer { kApplied, kDuplicate, kRejected };
 
@@ -37,11 +56,11 @@ Answer Classify(std::string_view answer) {
                                                                         : Answer::kDuplicate;
 }
 
-uint64_t Seed() {
-    if (const char* text = std::getenv("RMS_CRASH_SEED"); text != nullptr && *text != '\0') {
+uint64_t EnvNumber(const char* name, uint64_t fallback) {
+    if (const char* text = std::getenv(name); text != nullptr && *text != '\0') {
         return std::strtoull(text, nullptr, 10);
     }
-    return std::random_device()();
+    return fallback;
 }
 
 // `count` distinct answer counts in [1, n - 1], ascending: after that many answers of a round,
@@ -54,6 +73,97 @@ std::vector<size_t> KillPoints(uint64_t seed, size_t n, int count) {
         points.insert(point(random));
     }
     return {points.begin(), points.end()};
+}
+
+// One customer's life on business date `d` through every event type the sample lacks, from
+// another source. Every event applies (the promise cancelled comes before any payment could keep
+// it); the promise due in 20 days later breaks.
+std::vector<std::string> MixedBlock(int j, Date d) {
+    const std::string c = fmt::format("mix-c{}", j);
+    const std::string i1 = fmt::format("mix-i{}a", j), i2 = fmt::format("mix-i{}b", j);
+    auto day = [&](int n) { return d.AddDays(n).ToString(); };
+    const std::vector<std::string> bodies = {
+        fmt::format(R"("type":"customer.upserted","customer":"{}","name":"Mixed {}",)"
+                    R"("kind":"company","risk":"{}","currency":"USD","terms_days":30,)"
+                    R"("credit_limit":"500.00")",
+                    c, j, j % 2 == 0 ? "high" : "low"),
+        fmt::format(R"("type":"invoice.issued","invoice":"{}","customer":"{}","currency":"USD",)"
+                    R"("amount":"500.00","due":"{}")",
+                    i1, c, day(10)),
+        fmt::format(R"("type":"invoice.issued","invoice":"{}","customer":"{}","currency":"USD",)"
+                    R"("amount":"300.00","installments":[{{"due":"{}","amount":"100.00"}},)"
+                    R"({{"due":"{}","amount":"200.00"}}])",
+                    i2, c, day(5), day(35)),
+        fmt::format(R"("type":"promise.made","promise":"mix-r{}b","customer":"{}",)"
+                    R"("currency":"USD","amount":"50.00","due":"{}")",
+                    j, c, day(3)),
+        fmt::format(R"("type":"promise.cancelled","promise":"mix-r{}b","customer":"{}")", j, c),
+        fmt::format(R"("type":"credit_note.issued","credit_note":"mix-n{}a","customer":"{}",)"
+                    R"("currency":"USD","amount":"50.00","invoice":"{}")",
+                    j, c, i1),
+        fmt::format(R"("type":"credit_note.issued","credit_note":"mix-n{}b","customer":"{}",)"
+                    R"("currency":"USD","amount":"40.00")",
+                    j, c),
+        fmt::format(R"("type":"credit.applied","invoice":"{}","customer":"{}","currency":"USD",)"
+                    R"("amount":"40.00")",
+                    i2, c),
+        fmt::format(R"("type":"payment.received","payment":"mix-p{}a","customer":"{}",)"
+                    R"("currency":"USD","amount":"120.00",)"
+                    R"("allocations":[{{"invoice":"{}","amount":"100.00"}}])",
+                    j, c, i1),
+        fmt::format(R"("type":"payment.reversed","payment":"mix-p{}a","customer":"{}")", j, c),
+        fmt::format(R"("type":"payment.received","payment":"mix-p{}b","customer":"{}",)"
+                    R"("currency":"USD","amount":"100.00",)"
+                    R"("allocations":[{{"invoice":"{}","amount":"100.00"}}])",
+                    j, c, i1),
+        fmt::format(R"("type":"invoice.written_off","invoice":"{}","customer":"{}",)"
+                    R"("amount":"10.00")",
+                    i1, c),
+        fmt::format(R"("type":"dispute.opened","invoice":"{}","reason":"price")", i2),
+        fmt::format(R"("type":"dispute.resolved","invoice":"{}","outcome":"upheld")", i2),
+        fmt::format(R"("type":"promise.made","promise":"mix-r{}a","customer":"{}",)"
+                    R"("currency":"USD","amount":"200.00","due":"{}","invoices":["{}"])",
+                    j, c, day(20), i2),
+        fmt::format(R"("type":"contact.logged","customer":"{}","channel":"phone",)"
+                    R"("direction":"outbound","note":"promised to pay")",
+                    c),
+        fmt::format(R"("type":"fx.rate","currency":"EUR","base":"USD","rate":"1.{:02}25")",
+                    j % 100),
+        R"("type":"clock.advanced")",
+    };
+    std::vector<std::string> events;
+    for (size_t k = 0; k < bodies.size(); ++k) {
+        events.push_back(fmt::format(R"({{"id":"mix-{}-{}","source":"erp-2","date":"{}",{}}})", j,
+                                     k, d.ToString(), bodies[k]));
+    }
+    return events;
+}
+
+// The sample's events with a mixed block after every kMixEvery of them, dated like the event
+// before it (the business date then), so nothing in a block is back-dated.
+Result<std::vector<std::string>> MixedLoad() {
+    Result<std::string> csv = ReadFile(kSamplePath);
+    if (!csv.ok()) {
+        return csv.status();
+    }
+    Result<std::vector<std::string>> sample = IbmSampleToEvents(*csv);
+    if (!sample.ok()) {
+        return sample.status();
+    }
+    std::vector<std::string> events;
+    int blocks = 0;
+    for (size_t k = 0; k < sample->size(); ++k) {
+        events.push_back((*sample)[k]);
+        if ((k + 1) % kMixEvery == 0) {
+            ParsedLine parsed = ParseEvent((*sample)[k]);
+            if (!parsed.status.ok()) {
+                return parsed.status;
+            }
+            std::vector<std::string> block = MixedBlock(blocks++, parsed.event.date);
+            events.insert(events.end(), block.begin(), block.end());
+        }
+    }
+    return events;
 }
 
 Result<std::string> Get(const RmsdProcess& rmsd, const std::string& target) {
@@ -79,64 +189,110 @@ std::string FirstDifference(const std::string& expected, const std::string& actu
            expected.substr(from, 600) + "\nafter crashes: ..." + actual.substr(from, 600);
 }
 
+// What the query API shows at the end of a run.
+struct Outcome {
+    std::string history;
+    std::string kpis;
+    std::string actions;
+};
+
+Result<Outcome> Observe(const RmsdProcess& rmsd) {
+    Outcome o;
+    for (auto [target, out] : {std::pair{kWholeHistory, &o.history}, std::pair{"/v1/kpis", &o.kpis},
+                               std::pair{kAllActions, &o.actions}}) {
+        Result<std::string> body = Get(rmsd, target);
+        if (!body.ok()) {
+            return body.status();
+        }
+        *out = std::move(body).value();
+    }
+    return o;
+}
+
 class CrashTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        Result<std::string> csv = ReadFile(kSamplePath);
-        ASSERT_TRUE(csv.ok()) << csv.status().message();
-        Result<std::vector<std::string>> events = IbmSampleToEvents(*csv);
-        ASSERT_TRUE(events.ok()) << events.status().message();
-        events_ = std::move(events).value();
+    // The load and its uninterrupted outcome, computed once for every trial.
+    static void SetUpTestSuite() {
+        Result<std::vector<std::string>> events = MixedLoad();
+        if (!events.ok()) {
+            setup_error_ = new std::string(events.status().message());
+            return;
+        }
+        events_ = new std::vector<std::string>(std::move(events).value());
     }
 
-    // Starts rmsd on a fresh data dir under `dir`.
-    std::unique_ptr<RmsdProcess> StartRmsd(const TempDir& dir) {
+    static void TearDownTestSuite() {
+        delete events_;
+        delete base_;
+        delete setup_error_;
+        events_ = nullptr;
+        base_ = nullptr;
+        setup_error_ = nullptr;
+    }
+
+    void SetUp() override {
+        ASSERT_EQ(setup_error_, nullptr) << *setup_error_;
+        if (base_ == nullptr) {
+            RunUninterrupted();
+        }
+    }
+
+    static std::unique_ptr<RmsdProcess> StartRmsd(const TempDir& dir) {
         auto rmsd = RmsdProcess::Start(dir.Path("data"));
         EXPECT_TRUE(rmsd.ok()) << rmsd.status().message();
         return rmsd.ok() ? std::move(rmsd).value() : nullptr;
     }
 
-    std::vector<std::string> events_;
+    void RunUninterrupted();
+    // One trial: kKills kills at points chosen by `seed`, then the checks of the file comment.
+    void RunTrial(uint64_t seed);
+    // With rmsd stopped: the event log and a rebuild from it, against the stored state.
+    void CheckStore(const std::string& data_dir);
+
+    static std::vector<std::string>* events_;
+    static Outcome* base_;
+    static std::string* setup_error_;
 };
 
-TEST_F(CrashTest, KilledAndRestartedReplayEndsLikeAnUninterruptedOne) {
-    const uint64_t seed = Seed();
-    std::cout << "crash test seed " << seed << " (RMS_CRASH_SEED=" << seed << " repeats it)\n";
-    RecordProperty("seed", std::to_string(seed));
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    const size_t n = events_.size();
+std::vector<std::string>* CrashTest::events_ = nullptr;
+Outcome* CrashTest::base_ = nullptr;
+std::string* CrashTest::setup_error_ = nullptr;
 
-    // The uninterrupted run.
-    Result<TempDir> base_dir = TempDir::Create("crash-base");
-    ASSERT_TRUE(base_dir.ok()) << base_dir.status().message();
-    std::unique_ptr<RmsdProcess> base = StartRmsd(*base_dir);
-    ASSERT_NE(base, nullptr);
-    {
-        auto client = LineClient::Connect("127.0.0.1", base->ingest_port());
-        ASSERT_TRUE(client.ok()) << client.status().message();
-        size_t applied = 0;
-        Status sent = SendPipelined(*client, events_, kWindow, [&](size_t, std::string_view a) {
-            applied += Classify(a) == Answer::kApplied ? 1 : 0;
-        });
-        ASSERT_TRUE(sent.ok()) << sent.message() << "\n" << base->LogTail();
-        ASSERT_EQ(applied, n) << "the uninterrupted run did not apply every event";
-    }
-    Result<std::string> base_history = Get(*base, kWholeHistory);
-    ASSERT_TRUE(base_history.ok()) << base_history.status().message();
-    Result<std::string> base_kpis = Get(*base, "/v1/kpis");
-    ASSERT_TRUE(base_kpis.ok()) << base_kpis.status().message();
-    Result<std::string> base_actions = Get(*base, kAllActions);
-    ASSERT_TRUE(base_actions.ok()) << base_actions.status().message();
-    ASSERT_NE(base_actions->find(R"("id":1,)"), std::string::npos)
-        << "the replay decided no action";
-    base.reset();
+void CrashTest::RunUninterrupted() {
+    const std::vector<std::string>& events = *events_;
+    Result<TempDir> dir = TempDir::Create("crash-base");
+    ASSERT_TRUE(dir.ok()) << dir.status().message();
+    std::unique_ptr<RmsdProcess> rmsd = StartRmsd(*dir);
+    ASSERT_NE(rmsd, nullptr);
+    auto client = LineClient::Connect("127.0.0.1", rmsd->ingest_port());
+    ASSERT_TRUE(client.ok()) << client.status().message();
+    size_t applied = 0;
+    int refused = 0;
+    Status sent = SendPipelined(*client, events, kWindow, [&](size_t k, std::string_view a) {
+        if (Classify(a) == Answer::kApplied) {
+            ++applied;
+        } else if (++refused <= 5) {
+            ADD_FAILURE() << "the uninterrupted run did not apply " << events[k] << "\n" << a;
+        }
+    });
+    ASSERT_TRUE(sent.ok()) << sent.message() << "\n" << rmsd->LogTail();
+    ASSERT_EQ(applied, events.size()) << "the uninterrupted run did not apply every event";
+    Result<Outcome> outcome = Observe(*rmsd);
+    ASSERT_TRUE(outcome.ok()) << outcome.status().message();
+    ASSERT_NE(outcome->actions.find(R"("id":1,)"), std::string::npos)
+        << "the load decided no action";
+    base_ = new Outcome(std::move(outcome).value());
+}
 
-    // The same events with kKills crashes: round r is killed after kill_points[r] answers, and
-    // the last round runs to the end.
+void CrashTest::RunTrial(uint64_t seed) {
+    const std::vector<std::string>& events = *events_;
+    const size_t n = events.size();
     Result<TempDir> dir = TempDir::Create("crash");
     ASSERT_TRUE(dir.ok()) << dir.status().message();
     std::unique_ptr<RmsdProcess> rmsd = StartRmsd(*dir);
     ASSERT_NE(rmsd, nullptr);
+
+    // Round r is killed after kill_points[r] answers; the last round runs to the end.
     const std::vector<size_t> kill_points = KillPoints(seed, n, kKills);
     std::vector<bool> acknowledged(n, false);  // answered applied in an earlier round
     for (int round = 0; round <= kKills; ++round) {
@@ -150,14 +306,14 @@ TEST_F(CrashTest, KilledAndRestartedReplayEndsLikeAnUninterruptedOne) {
         int reported = 0;
         auto report = [&](size_t k, std::string_view answer, std::string_view what) {
             if (++reported <= 10) {
-                ADD_FAILURE() << what << "\nevent " << events_[k] << "\nanswered " << answer;
+                ADD_FAILURE() << what << "\nevent " << events[k] << "\nanswered " << answer;
             }
         };
-        Status sent = SendPipelined(*client, events_, kWindow, [&](size_t k, std::string_view a) {
+        Status sent = SendPipelined(*client, events, kWindow, [&](size_t k, std::string_view a) {
             answered = k + 1;
             Answer answer = Classify(a);
             if (answer == Answer::kRejected) {
-                report(k, a, "an event of the sample was rejected");
+                report(k, a, "an event of the load was rejected");
             } else if (acknowledged[k] && answer != Answer::kDuplicate) {
                 report(k, a, "an event acknowledged before a kill was applied again");
             } else if (answer == Answer::kDuplicate && first_applied < k) {
@@ -180,22 +336,69 @@ TEST_F(CrashTest, KilledAndRestartedReplayEndsLikeAnUninterruptedOne) {
         // The kill may come after every answer was already read; the round then ran to the end.
         ASSERT_TRUE(!sent.ok() || answered == n) << "the connection outlived rmsd";
         ASSERT_GE(answered, kill_points[round]) << sent.message() << "\n" << rmsd->LogTail();
-        std::cout << "round " << round << ": killed after " << kill_points[round] << " answers ("
-                  << answered << " read)\n";
         Status restarted = rmsd->Restart();
         ASSERT_TRUE(restarted.ok()) << restarted.message();
     }
 
-    Result<std::string> history = Get(*rmsd, kWholeHistory);
-    ASSERT_TRUE(history.ok()) << history.status().message();
-    EXPECT_TRUE(*history == *base_history) << FirstDifference(*base_history, *history);
-    Result<std::string> kpis = Get(*rmsd, "/v1/kpis");
-    ASSERT_TRUE(kpis.ok()) << kpis.status().message();
-    EXPECT_EQ(*kpis, *base_kpis);
+    Result<Outcome> outcome = Observe(*rmsd);
+    ASSERT_TRUE(outcome.ok()) << outcome.status().message();
+    EXPECT_TRUE(outcome->history == base_->history)
+        << FirstDifference(base_->history, outcome->history);
+    EXPECT_EQ(outcome->kpis, base_->kpis);
     // The rules decided exactly the same actions: none lost with a crash, none made twice.
-    Result<std::string> actions = Get(*rmsd, kAllActions);
-    ASSERT_TRUE(actions.ok()) << actions.status().message();
-    EXPECT_TRUE(*actions == *base_actions) << FirstDifference(*base_actions, *actions);
+    EXPECT_TRUE(outcome->actions == base_->actions)
+        << FirstDifference(base_->actions, outcome->actions);
+
+    Result<int> stopped = rmsd->Terminate();
+    ASSERT_TRUE(stopped.ok()) << stopped.status().message();
+    ASSERT_EQ(*stopped, 0) << rmsd->LogTail();
+    CheckStore(dir->Path("data"));
+}
+
+void CrashTest::CheckStore(const std::string& data_dir) {
+    storage::StoreOptions options;
+    options.min_free_bytes = 0;  // reads only
+    Result<std::unique_ptr<storage::Store>> store = storage::Store::Open(data_dir, options);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+
+    // Every event of the load is in the log exactly once.
+    std::map<std::pair<std::string, std::string>, int> logged;
+    Status scanned = (*store)->Scan("e", [&](std::string_view, std::string_view value) {
+        ParsedLine parsed = ParseEvent(value);
+        EXPECT_TRUE(parsed.status.ok()) << value;
+        ++logged[{parsed.event.source, parsed.event.id}];
+        return true;
+    });
+    ASSERT_TRUE(scanned.ok()) << scanned.message();
+    EXPECT_EQ(logged.size(), events_->size()) << "the event log lacks events of the load";
+    for (const auto& [key, count] : logged) {
+        EXPECT_EQ(count, 1) << "event " << key.second << " of source " << key.first
+                            << " is in the log " << count << " times";
+    }
+
+    // The stored records equal a rebuild from the event log alone.
+    Result<LoadedState> loaded = LoadState(**store, LedgerOptions{});
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    Result<std::unique_ptr<Ledger>> rebuilt = RebuildFromEventLog(**store, LedgerOptions{});
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().message();
+    EXPECT_TRUE(DumpState(**rebuilt) == DumpState(*loaded->ledger))
+        << "the stored state differs from a rebuild from the event log";
+    EXPECT_EQ(loaded->markers.size(), events_->size());
+}
+
+TEST_F(CrashTest, KilledAndRestartedMixedLoadEndsLikeAnUninterruptedOne) {
+    const uint64_t first_seed = EnvNumber("RMS_CRASH_SEED", std::random_device()());
+    const uint64_t trials = EnvNumber("RMS_CRASH_TRIALS", kDefaultTrials);
+    std::cout << events_->size() << " events, " << trials << " trials of " << kKills
+              << " kills, seeds from " << first_seed << "\n";
+    RecordProperty("first_seed", std::to_string(first_seed));
+    for (uint64_t t = 0; t < trials && !HasFailure(); ++t) {
+        const uint64_t seed = first_seed + t;
+        SCOPED_TRACE("trial " + std::to_string(t) + ", seed " + std::to_string(seed) +
+                     " (RMS_CRASH_SEED=" + std::to_string(seed) +
+                     " RMS_CRASH_TRIALS=1 repeats it)");
+        RunTrial(seed);
+    }
 }
 
 }  // namespace
