@@ -222,6 +222,7 @@ void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, cons
     fields.emplace_back("status", a.status);
     Note(customer, "action", std::move(fields));
     action_keys_.emplace(std::move(key), idx);
+    ++action_statuses_[a.status];
     actions_.push_back(std::move(a));
     dirty_.actions.push_back(idx);
 }

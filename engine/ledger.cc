@@ -179,9 +179,18 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
     Status applied = (this->*handler)(e, seq);
     paying_ = false;
     EvaluateTouched();
-    if (applied.ok()) {
-        NumberTimeline(timeline_from, SubjectCustomer(e), e);
+    if (std::optional<uint32_t> subject = SubjectCustomer(e); subject && applied.ok()) {
+        // The event's own entry comes first: what it caused follows it.
+        TimelineEntry entry;
+        entry.customer = *subject;
+        entry.kind = e.type == EventType::kContactLogged ? "contact" : "event";
+        entry.date = e.date;
+        entry.caused_by = e.id;
+        entry.fields = EventFields(e);
+        dirty_.timeline.insert(dirty_.timeline.begin() + static_cast<std::ptrdiff_t>(timeline_from),
+                               std::move(entry));
     }
+    NumberTimeline(timeline_from);
     return applied;
 }
 
@@ -247,18 +256,8 @@ void Ledger::Note(uint32_t customer, std::string_view kind, Fields fields) {
     dirty_.timeline.push_back(std::move(entry));
 }
 
-void Ledger::NumberTimeline(size_t from, std::optional<uint32_t> subject, const Event& e) {
+void Ledger::NumberTimeline(size_t from) {
     std::vector<TimelineEntry>& t = dirty_.timeline;
-    if (subject) {
-        // The event's own entry comes first: what it caused follows it.
-        TimelineEntry entry;
-        entry.customer = *subject;
-        entry.kind = e.type == EventType::kContactLogged ? "contact" : "event";
-        entry.date = e.date;
-        entry.caused_by = e.id;
-        entry.fields = EventFields(e);
-        t.insert(t.begin() + static_cast<std::ptrdiff_t>(from), std::move(entry));
-    }
     for (size_t i = from; i < t.size(); ++i) {
         CustomerRec& c = customers_[t[i].customer];
         t[i].seq = ++c.timeline_seq;
@@ -1189,7 +1188,55 @@ void Ledger::RestoreFxRate(Currency currency, Currency base, FxRate rate) {
 }
 
 void Ledger::RestoreAction(ActionRec rec) {
+    ++action_statuses_[rec.status];
     actions_.push_back(std::move(rec));
+}
+
+Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
+    if (o.action_id == 0 || o.action_id > actions_.size()) {
+        return Status::Error("unknown_action",
+                             "action " + std::to_string(o.action_id) + " does not exist");
+    }
+    uint32_t idx = static_cast<uint32_t>(o.action_id - 1);
+    ActionRec& a = actions_[idx];
+    if (a.key != o.key || a.status != "pending") {
+        return Status::Error("invalid_state", "action " + std::to_string(o.action_id) + " (" +
+                                                  a.key + ") is " + a.status + ", not pending");
+    }
+    --action_statuses_[a.status];
+    a.attempts = o.attempt;
+    a.last_error = o.error;
+    a.next_attempt_ms = o.next_attempt_ms;
+    if (o.result != "retry") {
+        a.status = o.result;
+    }
+    ++action_statuses_[a.status];
+    dirty_.actions.push_back(idx);
+
+    current_event_ = a.caused_by;
+    size_t from = dirty_.timeline.size();
+    std::string route = a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+    Fields fields{{"action_id", std::to_string(a.id)},
+                  {"key", a.key},
+                  {"channel", route},
+                  {"attempt", std::to_string(o.attempt)},
+                  {"result", o.result}};
+    if (!o.error.empty()) {
+        fields.emplace_back("error", o.error);
+    }
+    Note(a.customer, "delivery", std::move(fields));
+    if (o.result != "retry") {
+        Note(a.customer, "contact",
+             {{"type", "delivery"},
+              {"channel", route},
+              {"direction", "outbound"},
+              {"outcome", o.result == "delivered" ? "delivered" : "failed"},
+              {"agent", "rmsd"},
+              {"source", "delivery"},
+              {"action_id", std::to_string(a.id)}});
+    }
+    NumberTimeline(from);
+    return Status::Ok();
 }
 
 void Ledger::RestoreSegmentChange(SegmentChange rec) {

@@ -125,7 +125,21 @@ struct ActionRec {
     Date step_date;         // the day the step came due
     Date created;           // the business date it was decided on
     std::string caused_by;  // the id of the event being applied when it was decided
+    // Delivery (engine/outbox.h): "pending" until delivered or dead-lettered.
     std::string status = "pending";
+    uint32_t attempts = 0;        // delivery attempts recorded so far
+    std::string last_error;       // of the latest failed attempt
+    int64_t next_attempt_ms = 0;  // wall-clock ms (Unix) before which no retry goes out
+};
+
+// The recorded result of one delivery attempt of an action.
+struct DeliveryOutcome {
+    uint64_t action_id = 0;
+    std::string key;       // the action's key, checked against the id
+    uint32_t attempt = 0;  // this attempt's number, 1 for the first
+    std::string result;    // "delivered", "retry" or "dead_letter"
+    std::string error;
+    int64_t next_attempt_ms = 0;  // retry: when the next attempt may go
 };
 
 struct SegmentChange {
@@ -270,6 +284,15 @@ public:
     const std::vector<ActionRec>& actions() const { return actions_; }
     const std::vector<SegmentChange>& segment_changes() const { return segment_changes_; }
 
+    // Records a delivery attempt of a pending action: its status, the timeline's delivery entry
+    // and, once it is delivered or dead-lettered, the contact. invalid_state when the action is
+    // not pending or the key does not match; unknown_action when there is no such action.
+    Status RecordDelivery(const DeliveryOutcome& outcome);
+    // Actions per delivery status ("pending", "delivered", "dead_letter").
+    const std::map<std::string, int64_t, std::less<>>& action_statuses() const {
+        return action_statuses_;
+    }
+
     struct WorklistEntry {
         uint32_t customer = 0;
         double score = 0;
@@ -381,7 +404,8 @@ private:
     // The customer an event is about, also when it names only an invoice, payment or promise.
     std::optional<uint32_t> SubjectCustomer(const Event& e) const;
     Fields EventFields(const Event& e) const;
-    void NumberTimeline(size_t from, std::optional<uint32_t> subject, const Event& e);
+    // Gives the entries from index `from` on their customers' next seqs.
+    void NumberTimeline(size_t from);
 
     LedgerOptions options_;
     std::optional<Date> business_date_;
@@ -418,6 +442,7 @@ private:
     std::map<int32_t, std::pair<int, int>> promise_decisions_;  // day -> (kept, broken)
     std::array<uint64_t, 4> promise_transitions_{};
     std::map<std::string, int64_t, std::less<>> segment_counts_;
+    std::map<std::string, int64_t, std::less<>> action_statuses_;
     std::string current_event_;
     Date current_event_date_;
     bool paying_ = false;  // the open amounts being reduced are paid, not credited or written off

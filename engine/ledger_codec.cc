@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 7;
+constexpr uint8_t kFormatVersion = 8;
 
 // Appends values to a byte string.
 class Writer {
@@ -232,6 +232,9 @@ std::string EncodeAction(const ActionRec& a) {
     w.Day(a.created);
     w.Str(a.caused_by);
     w.Str(a.status);
+    w.Varint(a.attempts);
+    w.Str(a.last_error);
+    w.Signed(a.next_attempt_ms);
     return out;
 }
 
@@ -663,6 +666,9 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         a.created = r.Day();
         a.caused_by = r.Str();
         a.status = r.Str();
+        a.attempts = static_cast<uint32_t>(r.Varint());
+        a.last_error = r.Str();
+        a.next_attempt_ms = r.Signed();
         bool valid = a.customer < ledger.customers().size();
         ledger.RestoreAction(std::move(a));
         return valid;

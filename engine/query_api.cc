@@ -623,9 +623,9 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
         return *bad;
     }
     std::string status = QueryParam(query, "status").value_or("");
-    if (!status.empty() && status != "pending") {
-        return ApiError(400, "invalid_field",
-                        "status must be pending (delivery states come with issue #5)");
+    if (!status.empty() && status != "pending" && status != "delivered" &&
+        status != "dead_letter") {
+        return ApiError(400, "invalid_field", "status must be pending, delivered or dead_letter");
     }
     return engine_->Read([&](const Ledger& ledger) {
         ApiResponse r;
@@ -675,6 +675,12 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
             w.String(a.caused_by);
             w.Key("status");
             w.String(a.status);
+            w.Key("attempts");
+            w.Int(a.attempts);
+            if (!a.last_error.empty()) {
+                w.Key("last_error");
+                w.String(a.last_error);
+            }
             w.EndObject();
             ++written;
             last = a.id;

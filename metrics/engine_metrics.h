@@ -13,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "metrics/delivery_metrics.h"
+
 namespace prometheus {
 class Registry;
 class Counter;
@@ -64,6 +66,9 @@ public:
     // A rules reload on SIGHUP: applied, or refused because the file had errors.
     void CountRulesReload(bool applied);
 
+    // The delivery outbox's and contact log's families, in the same registry.
+    DeliveryMetrics& delivery() { return *delivery_; }
+
     // The text exposition of every family.
     std::string Serialize() const;
 
@@ -92,6 +97,7 @@ private:
     prometheus::Counter* reloads_applied_;
     prometheus::Counter* reloads_refused_;
     std::array<uint64_t, 4> promise_seen_{};
+    std::unique_ptr<DeliveryMetrics> delivery_;
 
     mutable std::mutex mu_;
     std::map<std::pair<std::string, std::string>, prometheus::Counter*, std::less<>> counters_;

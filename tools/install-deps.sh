@@ -6,6 +6,8 @@ packages=(
   libboost-dev libboost-system-dev librocksdb-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  # Delivery (issue #5): libcurl for SMTP and webhooks; aiosmtpd is the tests' SMTP server.
+  libcurl4-openssl-dev python3-aiosmtpd
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
 )
