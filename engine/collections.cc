@@ -92,9 +92,15 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
         return;
     }
     rules::BehaviourStats& s = stats_[p.customer];
+    EffectKey effect{p.contact_channel, p.contact_step};
+    bool attributed = !p.contact_channel.empty();
     if (p.status == PromiseStatus::kKept) {
         --promise_decisions_[p.status_date.days()].first;
         --s.promises_kept;
+        if (attributed) {
+            --effects_[effect].promises_kept;
+            dirty_.effects.insert(effect);
+        }
     }
     p.status = status;
     p.status_date = *business_date_;
@@ -105,6 +111,10 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     if (status == PromiseStatus::kKept) {
         ++promise_decisions_[p.status_date.days()].first;
         ++s.promises_kept;
+        if (attributed) {
+            ++effects_[effect].promises_kept;
+            dirty_.effects.insert(effect);
+        }
     } else if (status == PromiseStatus::kBroken) {
         ++promise_decisions_[p.status_date.days()].second;
         ++s.promises_broken;

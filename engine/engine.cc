@@ -415,6 +415,18 @@ void Engine::PublishMetrics() {
         metrics_->SetSegmentCustomers(segment, customers);
     }
     metrics_->SetWorklistCustomers(static_cast<int64_t>(ledger_->worklist_size()));
+    std::map<std::string, EffectCounts> by_channel;
+    for (const auto& [key, n] : ledger_->effects()) {
+        EffectCounts& c = by_channel[key.first];
+        c.contacts += n.contacts;
+        c.payments_7d += n.payments_7d;
+        c.promises += n.promises;
+        c.promises_kept += n.promises_kept;
+    }
+    for (const auto& [channel, n] : ledger_->EffectsByChannel()) {
+        metrics_->delivery().SetEffectiveness(channel, n.contacts, n.payments_7d, n.promises,
+                                              n.promises_kept);
+    }
     for (std::string_view status : {"pending", "delivered", "dead_letter"}) {
         auto it = ledger_->action_statuses().find(status);
         metrics_->delivery().SetActions(status,

@@ -66,7 +66,7 @@ std::string_view PromiseStatusName(PromiseStatus s) {
 bool DirtySet::empty() const {
     return customers.empty() && invoices.empty() && payments.empty() && credit_notes.empty() &&
            promises.empty() && actions.empty() && segment_changes.empty() && closed_days.empty() &&
-           timeline.empty() && !meta;
+           timeline.empty() && effects.empty() && !meta;
 }
 
 Ledger::Ledger(LedgerOptions options)
@@ -619,6 +619,10 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     }
     CountPayment(pay, +1);
     dirty_.payments.insert(idx);
+    EffectKey key;
+    if (EffectCounts* effect = AttributedContact(*customer, e.date, &key)) {
+        ++effect->payments_7d;
+    }
     return Status::Ok();
 }
 
@@ -887,6 +891,12 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
             rec.paid += pay.amount;
         }
     }
+    EffectKey key;
+    if (EffectCounts* effect = AttributedContact(*customer, e.date, &key)) {
+        ++effect->promises;
+        rec.contact_channel = key.first;
+        rec.contact_step = key.second;
+    }
     uint32_t idx = static_cast<uint32_t>(promises_.size());
     promises_.push_back(std::move(rec));
     promise_index_.emplace(e.promise, idx);
@@ -928,8 +938,51 @@ Status Ledger::ApplyContactLogged(const Event& e, uint64_t /*seq*/) {
     if (!customer.ok()) {
         return customer.status();
     }
-    // The contact itself lives in the event log; the ledger keeps no state for it yet.
+    if (checking_) {
+        return Status::Ok();
+    }
+    // The contact itself is the timeline entry Apply writes; here it only counts.
+    CountContact(*customer, e.channel, "", e.date);
     return Status::Ok();
+}
+
+void Ledger::CountContact(uint32_t customer, std::string channel, std::string step, Date date) {
+    CustomerRec& c = customers_[customer];
+    EffectKey key{channel, step};
+    ++effects_[key].contacts;
+    dirty_.effects.insert(key);
+    if (!c.last_contact || date >= *c.last_contact) {
+        c.last_contact = date;
+        c.last_contact_channel = std::move(channel);
+        c.last_contact_step = std::move(step);
+        dirty_.customers.insert(customer);
+    }
+}
+
+EffectCounts* Ledger::AttributedContact(uint32_t customer, Date date, EffectKey* key) {
+    const CustomerRec& c = customers_[customer];
+    if (!c.last_contact || date < *c.last_contact || date - *c.last_contact > kEffectWindowDays) {
+        return nullptr;
+    }
+    *key = EffectKey{c.last_contact_channel, c.last_contact_step};
+    dirty_.effects.insert(*key);
+    return &effects_[*key];
+}
+
+std::map<std::string, EffectCounts> Ledger::EffectsByChannel() const {
+    std::map<std::string, EffectCounts> out;
+    for (const auto& [key, n] : effects_) {
+        EffectCounts& c = out[key.first];
+        c.contacts += n.contacts;
+        c.payments_7d += n.payments_7d;
+        c.promises += n.promises;
+        c.promises_kept += n.promises_kept;
+    }
+    return out;
+}
+
+void Ledger::RestoreEffect(EffectKey key, EffectCounts counts) {
+    effects_[std::move(key)] = counts;
 }
 
 Status Ledger::ApplyNothing(const Event& /*e*/, uint64_t /*seq*/) {
@@ -1225,6 +1278,9 @@ Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
         fields.emplace_back("error", o.error);
     }
     Note(a.customer, "delivery", std::move(fields));
+    if (o.result == "delivered") {
+        CountContact(a.customer, route, a.strategy + "/" + a.step, *business_date_);
+    }
     if (o.result != "retry") {
         Note(a.customer, "contact",
              {{"type", "delivery"},

@@ -109,7 +109,20 @@ struct PromiseRec {
     std::string status_event;  // the event being applied when it took it (a breach: the one
                                // that moved the business date past its deadline)
     std::vector<std::string> invoices;
+    // The contact it followed within 7 days (effectiveness): its route and step; empty if none.
+    std::string contact_channel;
+    std::string contact_step;
 };
+
+// Effectiveness of one channel and strategy step (step "" for contacts logged by people).
+struct EffectCounts {
+    int64_t contacts = 0;
+    int64_t payments_7d = 0;    // payments within 7 days after a contact, attributed to it
+    int64_t promises = 0;       // promises made within 7 days after a contact
+    int64_t promises_kept = 0;  // of those, kept
+};
+using EffectKey = std::pair<std::string, std::string>;  // (channel, "strategy/step")
+inline constexpr int32_t kEffectWindowDays = 7;
 
 // An action decided by the rules engine. `key` is stable: the same decision never makes two.
 struct ActionRec {
@@ -164,6 +177,10 @@ struct CustomerRec {
     bool held = false;                // customer-level steps came due while paused
     std::vector<std::string> fired_customer_steps;  // "strategy/step" fired in this episode
     uint64_t timeline_seq = 0;                      // the seq of its latest timeline entry
+    // The latest contact, to which payments and promises in the next 7 days are attributed.
+    std::optional<Date> last_contact;
+    std::string last_contact_channel;
+    std::string last_contact_step;
     std::vector<uint32_t> invoices;
     std::vector<uint32_t> payments;
     std::vector<uint32_t> credit_notes;
@@ -216,6 +233,7 @@ struct DirtySet {
     std::vector<uint32_t> segment_changes;  // new segment changes (indexes)
     std::vector<Date> closed_days;
     std::vector<TimelineEntry> timeline;  // new timeline entries, seqs assigned
+    std::set<EffectKey> effects;
     bool meta = false;
 
     bool empty() const;
@@ -288,6 +306,11 @@ public:
     // and, once it is delivered or dead-lettered, the contact. invalid_state when the action is
     // not pending or the key does not match; unknown_action when there is no such action.
     Status RecordDelivery(const DeliveryOutcome& outcome);
+    // Effectiveness per channel and step, since the store was created.
+    const std::map<EffectKey, EffectCounts>& effects() const { return effects_; }
+    // The same summed over the steps of each channel.
+    std::map<std::string, EffectCounts> EffectsByChannel() const;
+    void RestoreEffect(EffectKey key, EffectCounts counts);
     // Actions per delivery status ("pending", "delivered", "dead_letter").
     const std::map<std::string, int64_t, std::less<>>& action_statuses() const {
         return action_statuses_;
@@ -406,6 +429,9 @@ private:
     Fields EventFields(const Event& e) const;
     // Gives the entries from index `from` on their customers' next seqs.
     void NumberTimeline(size_t from);
+    // Effectiveness: a contact made, and what followed one within the window.
+    void CountContact(uint32_t customer, std::string channel, std::string step, Date date);
+    EffectCounts* AttributedContact(uint32_t customer, Date date, EffectKey* key);
 
     LedgerOptions options_;
     std::optional<Date> business_date_;
@@ -443,6 +469,7 @@ private:
     std::array<uint64_t, 4> promise_transitions_{};
     std::map<std::string, int64_t, std::less<>> segment_counts_;
     std::map<std::string, int64_t, std::less<>> action_statuses_;
+    std::map<EffectKey, EffectCounts> effects_;
     std::string current_event_;
     Date current_event_date_;
     bool paying_ = false;  // the open amounts being reduced are paid, not credited or written off

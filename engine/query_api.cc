@@ -134,6 +134,50 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     return std::nullopt;
 }
 
+void WriteEffect(JsonWriter& w, const EffectCounts& n) {
+    for (auto [name, v] :
+         {std::pair{"contacts", n.contacts}, std::pair{"payments_7d", n.payments_7d},
+          std::pair{"promises", n.promises}, std::pair{"promises_kept", n.promises_kept}}) {
+        w.Key(name);
+        w.Int(v);
+    }
+}
+
+// Contacts and what followed them within 7 days, per channel and per channel and step.
+void WriteEffectiveness(JsonWriter& w, const Ledger& ledger) {
+    std::map<std::string, EffectCounts> by_channel = ledger.EffectsByChannel();
+    w.Key("effectiveness");
+    w.BeginObject();
+    w.Key("window_days");
+    w.Int(kEffectWindowDays);
+    w.Key("channels");
+    w.BeginObject();
+    for (const auto& [channel, n] : by_channel) {
+        w.Key(channel);
+        w.BeginObject();
+        WriteEffect(w, n);
+        w.EndObject();
+    }
+    w.EndObject();
+    w.Key("steps");
+    w.BeginArray();
+    for (const auto& [key, n] : ledger.effects()) {
+        w.BeginObject();
+        w.Key("channel");
+        w.String(key.first);
+        w.Key("step");
+        if (key.second.empty()) {
+            w.Null();
+        } else {
+            w.String(key.second);
+        }
+        WriteEffect(w, n);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+}
+
 ApiResponse NotFound(std::string_view what, std::string_view id) {
     return ApiError(404, "not_found",
                     std::string(what) + " \"" + std::string(id) + "\" does not exist");
@@ -291,6 +335,7 @@ ApiResponse QueryApi::Kpis() const {
         }
         WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
         w.EndObject();
+        WriteEffectiveness(w, ledger);
         w.EndObject();
         return r;
     });

@@ -275,6 +275,16 @@ TEST_F(DeliveryTest, EveryActionArrivesOnceAndDeadLettersShow) {
     EXPECT_NE(dead.find(R"("last_error":"the customer has no e-mail address")"), std::string::npos)
         << dead;
 
+    // Delivered actions are contacts of their channel and step.
+    std::string kpis = Get("/v1/kpis");
+    EXPECT_NE(kpis.find(R"("email":{"contacts":11,"payments_7d":0,"promises":0,)"),
+              std::string::npos)
+        << kpis;
+    EXPECT_NE(kpis.find(R"({"channel":"phone","step":"s/call","contacts":10,)"), std::string::npos)
+        << kpis;
+    EXPECT_NE(metrics.find(R"(rms_contact_effect{channel="whatsapp",figure="contacts"} 10)"),
+              std::string::npos);
+
     // The e-mail went to the customer's address with the template filled in.
     bool found = false;
     for (const std::string& line : smtp_->LogLines()) {

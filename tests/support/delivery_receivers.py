@@ -71,6 +71,7 @@ def run_smtp(port_file):
 
 class Hook(BaseHTTPRequestHandler):
     counter = 0
+    tries = {}
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -78,10 +79,14 @@ class Hook(BaseHTTPRequestHandler):
         with LOCK:
             Hook.counter += 1
             n = Hook.counter
+            Hook.tries[key] = Hook.tries.get(key, 0) + 1
+            first_try = Hook.tries[key] == 1
         if b'"customer":"REJECT"' in body:
             log("fail %s 422" % key)
             return self.answer(422)
-        if b'"customer":"DOWN"' in body or n % 3 == 0:
+        # Every third request fails, but never a key's retry: sound customers always get through
+        # within the sender's attempts, however the requests interleave.
+        if b'"customer":"DOWN"' in body or (first_try and n % 3 == 0):
             log("fail %s 503" % key)
             return self.answer(503)
         if n % 4 == 0:
