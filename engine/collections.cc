@@ -92,9 +92,15 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
         return;
     }
     rules::BehaviourStats& s = stats_[p.customer];
+    EffectKey effect{p.contact_channel, p.contact_step};
+    bool attributed = !p.contact_channel.empty();
     if (p.status == PromiseStatus::kKept) {
         --promise_decisions_[p.status_date.days()].first;
         --s.promises_kept;
+        if (attributed) {
+            --effects_[effect].promises_kept;
+            dirty_.effects.insert(effect);
+        }
     }
     p.status = status;
     p.status_date = *business_date_;
@@ -105,6 +111,10 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     if (status == PromiseStatus::kKept) {
         ++promise_decisions_[p.status_date.days()].first;
         ++s.promises_kept;
+        if (attributed) {
+            ++effects_[effect].promises_kept;
+            dirty_.effects.insert(effect);
+        }
     } else if (status == PromiseStatus::kBroken) {
         ++promise_decisions_[p.status_date.days()].second;
         ++s.promises_broken;
@@ -222,6 +232,7 @@ void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, cons
     fields.emplace_back("status", a.status);
     Note(customer, "action", std::move(fields));
     action_keys_.emplace(std::move(key), idx);
+    ++action_statuses_[a.status];
     actions_.push_back(std::move(a));
     dirty_.actions.push_back(idx);
 }

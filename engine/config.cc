@@ -230,6 +230,7 @@ Status LoadConfigFile(const std::string& path, Config* c) {
              return s;
          }},
         {"rules_file", [c](auto& n, auto k) { return StringKey(n, k, &c->rules_file); }},
+        {"delivery_file", [c](auto& n, auto k) { return StringKey(n, k, &c->delivery_file); }},
         {"base_currency", [c](auto& n, auto k) { return StringKey(n, k, &c->base_currency); }},
         {"grafana_url", [c](auto& n, auto k) { return StringKey(n, k, &c->grafana_url); }},
         {"fsync", [c](auto& n, auto k) { return BoolKey(n, k, &c->engine.fsync); }},

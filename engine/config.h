@@ -32,6 +32,8 @@ struct Config {
     std::string log_level = "info";
     // The collections rules (strategies, score, segments); empty: the built-in defaults.
     std::string rules_file;
+    // Channels, templates and retries of the delivery outbox; empty: actions are not delivered.
+    std::string delivery_file;
     // The currency /v1/kpis converts all figures into; empty: the base of the latest fx rate.
     std::string base_currency;
     // The Grafana dashboards the console's Overview links to; empty: no link.

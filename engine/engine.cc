@@ -125,15 +125,34 @@ void Engine::Submit(Submission submission) {
     submission.done(std::move(answers));
 }
 
+void Engine::RecordDelivery(DeliveryOutcome outcome, std::function<void(Status)> done) {
+    {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        deliveries_.push_back(PendingDelivery{std::move(outcome), std::move(done)});
+    }
+    queue_cv_.notify_one();
+}
+
+void Engine::SetActionListener(std::function<void()> listener) {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    action_listener_ = std::move(listener);
+}
+
 void Engine::Run() {
     std::vector<Submission> group;
+    std::vector<PendingDelivery> deliveries;
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(queue_mu_);
-            queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty() && stopping_) {
+            queue_cv_.wait(lock,
+                           [this] { return stopping_ || !queue_.empty() || !deliveries_.empty(); });
+            if (queue_.empty() && deliveries_.empty() && stopping_) {
                 finished_ = true;
                 return;
+            }
+            while (!deliveries_.empty()) {
+                deliveries.push_back(std::move(deliveries_.front()));
+                deliveries_.pop_front();
             }
             size_t events = 0;
             while (!queue_.empty() && events < options_.max_group_events) {
@@ -142,8 +161,9 @@ void Engine::Run() {
                 queue_.pop_front();
             }
         }
-        CommitGroup(&group);
+        CommitGroup(&group, &deliveries);
         group.clear();
+        deliveries.clear();
     }
 }
 
@@ -196,21 +216,32 @@ Engine::Decision Engine::Decide(PendingEvent& pending, storage::Batch* batch,
     return Decision{OkAnswer(e.id, false), "ok"};
 }
 
-void Engine::CommitGroup(std::vector<Submission>* group) {
+void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries) {
     std::vector<std::vector<Decision>> decisions(group->size());
+    std::vector<Status> recorded(deliveries->size());
+    bool new_actions = false;
     {
         std::unique_lock<std::shared_mutex> lock(state_mu_);
         storage::Batch batch;
         std::unordered_map<uint64_t, const std::string*> in_group;
         Status committed;
+        size_t actions_before = ledger_->actions().size();
+        std::vector<TimelineEntry> timeline;
         if (stopped_.ok()) {
+            bool any_delivery = false;
+            for (size_t i = 0; i < deliveries->size(); ++i) {
+                recorded[i] = ledger_->RecordDelivery((*deliveries)[i].outcome);
+                any_delivery = any_delivery || recorded[i].ok();
+            }
             for (size_t i = 0; i < group->size(); ++i) {
                 for (PendingEvent& pending : (*group)[i].events) {
                     decisions[i].push_back(Decide(pending, &batch, &in_group));
                 }
             }
-            if (!batch.empty()) {
-                EncodeDirty(*ledger_, ledger_->TakeDirty(), next_seq_, &batch);
+            if (!batch.empty() || any_delivery) {
+                DirtySet dirty = ledger_->TakeDirty();
+                EncodeDirty(*ledger_, dirty, next_seq_, &batch);
+                timeline = std::move(dirty.timeline);
                 auto start = std::chrono::steady_clock::now();
                 committed = store_->Commit(batch);
                 metrics_->ObserveCommit(
@@ -234,6 +265,9 @@ void Engine::CommitGroup(std::vector<Submission>* group) {
                         Decision{ErrorAnswer(p.event.id, p.line, committed), "unavailable"};
                 }
             }
+            for (Status& r : recorded) {
+                r = r.ok() ? committed : r;
+            }
             if (stopped_.ok() && !batch.empty()) {
                 Status reloaded = Reload();
                 if (!reloaded.ok()) {
@@ -248,12 +282,29 @@ void Engine::CommitGroup(std::vector<Submission>* group) {
                         "unavailable", "the engine stopped after a storage failure; restart it");
                 }
             }
-        } else if (!last_commit_ok_ && !batch.empty()) {
-            spdlog::info("engine: commits succeed again");
-            last_commit_ok_ = true;
+        } else {
+            if (!last_commit_ok_ && !batch.empty()) {
+                spdlog::info("engine: commits succeed again");
+                last_commit_ok_ = true;
+            }
+            CountTimeline(timeline);
+            new_actions = ledger_->actions().size() > actions_before;
         }
     }
     PublishMetrics();
+    for (size_t i = 0; i < deliveries->size(); ++i) {
+        (*deliveries)[i].done(recorded[i]);
+    }
+    if (new_actions) {
+        std::function<void()> listener;
+        {
+            std::lock_guard<std::mutex> lock(queue_mu_);
+            listener = action_listener_;
+        }
+        if (listener) {
+            listener();
+        }
+    }
     for (size_t i = 0; i < group->size(); ++i) {
         std::vector<std::string> answers;
         answers.reserve(decisions[i].size());
@@ -308,6 +359,24 @@ void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
     ledger_->SetRules(std::move(rules));
 }
 
+void Engine::CountTimeline(const std::vector<TimelineEntry>& entries) {
+    auto field = [](const TimelineEntry& e, std::string_view name) -> std::string_view {
+        for (const auto& [k, v] : e.fields) {
+            if (k == name) {
+                return v;
+            }
+        }
+        return "";
+    };
+    for (const TimelineEntry& e : entries) {
+        if (e.kind == "contact") {
+            metrics_->delivery().CountContact(field(e, "channel"), field(e, "direction"));
+        } else if (e.kind == "delivery") {
+            metrics_->delivery().CountDelivery(field(e, "channel"), field(e, "result"));
+        }
+    }
+}
+
 Status Engine::Reload() {
     Result<LoadedState> state = LoadState(*store_, options_.ledger);
     if (!state.ok()) {
@@ -357,6 +426,23 @@ void Engine::PublishMetrics() {
         metrics_->SetSegmentCustomers(segment, customers);
     }
     metrics_->SetWorklistCustomers(static_cast<int64_t>(ledger_->worklist_size()));
+    std::map<std::string, EffectCounts> by_channel;
+    for (const auto& [key, n] : ledger_->effects()) {
+        EffectCounts& c = by_channel[key.first];
+        c.contacts += n.contacts;
+        c.payments_7d += n.payments_7d;
+        c.promises += n.promises;
+        c.promises_kept += n.promises_kept;
+    }
+    for (const auto& [channel, n] : ledger_->EffectsByChannel()) {
+        metrics_->delivery().SetEffectiveness(channel, n.contacts, n.payments_7d, n.promises,
+                                              n.promises_kept);
+    }
+    for (std::string_view status : {"pending", "delivered", "dead_letter"}) {
+        auto it = ledger_->action_statuses().find(status);
+        metrics_->delivery().SetActions(status,
+                                        it == ledger_->action_statuses().end() ? 0 : it->second);
+    }
     const auto& actions = ledger_->actions();
     if (actions.size() < actions_published_) {
         actions_published_ = actions.size();  // after a reload: count from here

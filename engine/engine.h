@@ -61,6 +61,15 @@ public:
     // runs at once on the caller's thread, every event answered `unavailable`.
     void Submit(Submission submission);
 
+    // Queues the result of one delivery attempt; the commit thread records it in the ledger and
+    // the store (with the next group) and then calls `done` with the outcome of that commit:
+    // only after an ok is the attempt durable.
+    void RecordDelivery(DeliveryOutcome outcome, std::function<void(Status)> done);
+
+    // Called on the commit thread after each commit that decided new actions (and once at
+    // start). Set it before events arrive.
+    void SetActionListener(std::function<void()> listener);
+
     // Stops after answering everything queued.
     void Stop();
 
@@ -101,7 +110,13 @@ private:
         std::string answer;
         std::string result;
     };
-    void CommitGroup(std::vector<Submission>* group);
+    struct PendingDelivery {
+        DeliveryOutcome outcome;
+        std::function<void(Status)> done;
+    };
+    void CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries);
+    // Counts the contacts and delivery attempts of a committed group in the metrics.
+    void CountTimeline(const std::vector<TimelineEntry>& entries);
     // Decides one event: an error or duplicate answer, or applies it.
     Decision Decide(PendingEvent& pending, storage::Batch* batch,
                     std::unordered_map<uint64_t, const std::string*>* in_group);
@@ -126,6 +141,8 @@ private:
     std::mutex queue_mu_;
     std::condition_variable queue_cv_;
     std::deque<Submission> queue_;
+    std::deque<PendingDelivery> deliveries_;
+    std::function<void()> action_listener_;
     bool stopping_ = false;
     bool finished_ = false;  // the commit thread has returned
     std::thread thread_;

@@ -66,7 +66,7 @@ std::string_view PromiseStatusName(PromiseStatus s) {
 bool DirtySet::empty() const {
     return customers.empty() && invoices.empty() && payments.empty() && credit_notes.empty() &&
            promises.empty() && actions.empty() && segment_changes.empty() && closed_days.empty() &&
-           timeline.empty() && !meta;
+           timeline.empty() && effects.empty() && !meta;
 }
 
 Ledger::Ledger(LedgerOptions options)
@@ -179,9 +179,18 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
     Status applied = (this->*handler)(e, seq);
     paying_ = false;
     EvaluateTouched();
-    if (applied.ok()) {
-        NumberTimeline(timeline_from, SubjectCustomer(e), e);
+    if (std::optional<uint32_t> subject = SubjectCustomer(e); subject && applied.ok()) {
+        // The event's own entry comes first: what it caused follows it.
+        TimelineEntry entry;
+        entry.customer = *subject;
+        entry.kind = e.type == EventType::kContactLogged ? "contact" : "event";
+        entry.date = e.date;
+        entry.caused_by = e.id;
+        entry.fields = EventFields(e);
+        dirty_.timeline.insert(dirty_.timeline.begin() + static_cast<std::ptrdiff_t>(timeline_from),
+                               std::move(entry));
     }
+    NumberTimeline(timeline_from);
     return applied;
 }
 
@@ -247,18 +256,8 @@ void Ledger::Note(uint32_t customer, std::string_view kind, Fields fields) {
     dirty_.timeline.push_back(std::move(entry));
 }
 
-void Ledger::NumberTimeline(size_t from, std::optional<uint32_t> subject, const Event& e) {
+void Ledger::NumberTimeline(size_t from) {
     std::vector<TimelineEntry>& t = dirty_.timeline;
-    if (subject) {
-        // The event's own entry comes first: what it caused follows it.
-        TimelineEntry entry;
-        entry.customer = *subject;
-        entry.kind = e.type == EventType::kContactLogged ? "contact" : "event";
-        entry.date = e.date;
-        entry.caused_by = e.id;
-        entry.fields = EventFields(e);
-        t.insert(t.begin() + static_cast<std::ptrdiff_t>(from), std::move(entry));
-    }
     for (size_t i = from; i < t.size(); ++i) {
         CustomerRec& c = customers_[t[i].customer];
         t[i].seq = ++c.timeline_seq;
@@ -620,6 +619,10 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     }
     CountPayment(pay, +1);
     dirty_.payments.insert(idx);
+    EffectKey key;
+    if (EffectCounts* effect = AttributedContact(*customer, e.date, &key)) {
+        ++effect->payments_7d;
+    }
     return Status::Ok();
 }
 
@@ -888,6 +891,12 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
             rec.paid += pay.amount;
         }
     }
+    EffectKey key;
+    if (EffectCounts* effect = AttributedContact(*customer, e.date, &key)) {
+        ++effect->promises;
+        rec.contact_channel = key.first;
+        rec.contact_step = key.second;
+    }
     uint32_t idx = static_cast<uint32_t>(promises_.size());
     promises_.push_back(std::move(rec));
     promise_index_.emplace(e.promise, idx);
@@ -929,8 +938,51 @@ Status Ledger::ApplyContactLogged(const Event& e, uint64_t /*seq*/) {
     if (!customer.ok()) {
         return customer.status();
     }
-    // The contact itself lives in the event log; the ledger keeps no state for it yet.
+    if (checking_) {
+        return Status::Ok();
+    }
+    // The contact itself is the timeline entry Apply writes; here it only counts.
+    CountContact(*customer, e.channel, "", e.date);
     return Status::Ok();
+}
+
+void Ledger::CountContact(uint32_t customer, std::string channel, std::string step, Date date) {
+    CustomerRec& c = customers_[customer];
+    EffectKey key{channel, step};
+    ++effects_[key].contacts;
+    dirty_.effects.insert(key);
+    if (!c.last_contact || date >= *c.last_contact) {
+        c.last_contact = date;
+        c.last_contact_channel = std::move(channel);
+        c.last_contact_step = std::move(step);
+        dirty_.customers.insert(customer);
+    }
+}
+
+EffectCounts* Ledger::AttributedContact(uint32_t customer, Date date, EffectKey* key) {
+    const CustomerRec& c = customers_[customer];
+    if (!c.last_contact || date < *c.last_contact || date - *c.last_contact > kEffectWindowDays) {
+        return nullptr;
+    }
+    *key = EffectKey{c.last_contact_channel, c.last_contact_step};
+    dirty_.effects.insert(*key);
+    return &effects_[*key];
+}
+
+std::map<std::string, EffectCounts> Ledger::EffectsByChannel() const {
+    std::map<std::string, EffectCounts> out;
+    for (const auto& [key, n] : effects_) {
+        EffectCounts& c = out[key.first];
+        c.contacts += n.contacts;
+        c.payments_7d += n.payments_7d;
+        c.promises += n.promises;
+        c.promises_kept += n.promises_kept;
+    }
+    return out;
+}
+
+void Ledger::RestoreEffect(EffectKey key, EffectCounts counts) {
+    effects_[std::move(key)] = counts;
 }
 
 Status Ledger::ApplyNothing(const Event& /*e*/, uint64_t /*seq*/) {
@@ -1190,7 +1242,58 @@ void Ledger::RestoreFxRate(Currency currency, Currency base, FxRate rate) {
 }
 
 void Ledger::RestoreAction(ActionRec rec) {
+    ++action_statuses_[rec.status];
     actions_.push_back(std::move(rec));
+}
+
+Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
+    if (o.action_id == 0 || o.action_id > actions_.size()) {
+        return Status::Error("unknown_action",
+                             "action " + std::to_string(o.action_id) + " does not exist");
+    }
+    uint32_t idx = static_cast<uint32_t>(o.action_id - 1);
+    ActionRec& a = actions_[idx];
+    if (a.key != o.key || a.status != "pending") {
+        return Status::Error("invalid_state", "action " + std::to_string(o.action_id) + " (" +
+                                                  a.key + ") is " + a.status + ", not pending");
+    }
+    --action_statuses_[a.status];
+    a.attempts = o.attempt;
+    a.last_error = o.error;
+    a.next_attempt_ms = o.next_attempt_ms;
+    if (o.result != "retry") {
+        a.status = o.result;
+    }
+    ++action_statuses_[a.status];
+    dirty_.actions.push_back(idx);
+
+    current_event_ = a.caused_by;
+    size_t from = dirty_.timeline.size();
+    std::string route = a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+    Fields fields{{"action_id", std::to_string(a.id)},
+                  {"key", a.key},
+                  {"channel", route},
+                  {"attempt", std::to_string(o.attempt)},
+                  {"result", o.result}};
+    if (!o.error.empty()) {
+        fields.emplace_back("error", o.error);
+    }
+    Note(a.customer, "delivery", std::move(fields));
+    if (o.result == "delivered") {
+        CountContact(a.customer, route, a.strategy + "/" + a.step, *business_date_);
+    }
+    if (o.result != "retry") {
+        Note(a.customer, "contact",
+             {{"type", "delivery"},
+              {"channel", route},
+              {"direction", "outbound"},
+              {"outcome", o.result == "delivered" ? "delivered" : "failed"},
+              {"agent", "rmsd"},
+              {"source", "delivery"},
+              {"action_id", std::to_string(a.id)}});
+    }
+    NumberTimeline(from);
+    return Status::Ok();
 }
 
 void Ledger::RestoreSegmentChange(SegmentChange rec) {

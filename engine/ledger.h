@@ -109,7 +109,20 @@ struct PromiseRec {
     std::string status_event;  // the event being applied when it took it (a breach: the one
                                // that moved the business date past its deadline)
     std::vector<std::string> invoices;
+    // The contact it followed within 7 days (effectiveness): its route and step; empty if none.
+    std::string contact_channel;
+    std::string contact_step;
 };
+
+// Effectiveness of one channel and strategy step (step "" for contacts logged by people).
+struct EffectCounts {
+    int64_t contacts = 0;
+    int64_t payments_7d = 0;    // payments within 7 days after a contact, attributed to it
+    int64_t promises = 0;       // promises made within 7 days after a contact
+    int64_t promises_kept = 0;  // of those, kept
+};
+using EffectKey = std::pair<std::string, std::string>;  // (channel, "strategy/step")
+inline constexpr int32_t kEffectWindowDays = 7;
 
 // An action decided by the rules engine. `key` is stable: the same decision never makes two.
 struct ActionRec {
@@ -125,7 +138,21 @@ struct ActionRec {
     Date step_date;         // the day the step came due
     Date created;           // the business date it was decided on
     std::string caused_by;  // the id of the event being applied when it was decided
+    // Delivery (engine/outbox.h): "pending" until delivered or dead-lettered.
     std::string status = "pending";
+    uint32_t attempts = 0;        // delivery attempts recorded so far
+    std::string last_error;       // of the latest failed attempt
+    int64_t next_attempt_ms = 0;  // wall-clock ms (Unix) before which no retry goes out
+};
+
+// The recorded result of one delivery attempt of an action.
+struct DeliveryOutcome {
+    uint64_t action_id = 0;
+    std::string key;       // the action's key, checked against the id
+    uint32_t attempt = 0;  // this attempt's number, 1 for the first
+    std::string result;    // "delivered", "retry" or "dead_letter"
+    std::string error;
+    int64_t next_attempt_ms = 0;  // retry: when the next attempt may go
 };
 
 struct SegmentChange {
@@ -150,6 +177,10 @@ struct CustomerRec {
     bool held = false;                // customer-level steps came due while paused
     std::vector<std::string> fired_customer_steps;  // "strategy/step" fired in this episode
     uint64_t timeline_seq = 0;                      // the seq of its latest timeline entry
+    // The latest contact, to which payments and promises in the next 7 days are attributed.
+    std::optional<Date> last_contact;
+    std::string last_contact_channel;
+    std::string last_contact_step;
     std::vector<uint32_t> invoices;
     std::vector<uint32_t> payments;
     std::vector<uint32_t> credit_notes;
@@ -202,6 +233,7 @@ struct DirtySet {
     std::vector<uint32_t> segment_changes;  // new segment changes (indexes)
     std::vector<Date> closed_days;
     std::vector<TimelineEntry> timeline;  // new timeline entries, seqs assigned
+    std::set<EffectKey> effects;
     bool meta = false;
 
     bool empty() const;
@@ -269,6 +301,20 @@ public:
     const rules::RulesConfig& rules() const { return *rules_; }
     const std::vector<ActionRec>& actions() const { return actions_; }
     const std::vector<SegmentChange>& segment_changes() const { return segment_changes_; }
+
+    // Records a delivery attempt of a pending action: its status, the timeline's delivery entry
+    // and, once it is delivered or dead-lettered, the contact. invalid_state when the action is
+    // not pending or the key does not match; unknown_action when there is no such action.
+    Status RecordDelivery(const DeliveryOutcome& outcome);
+    // Effectiveness per channel and step, since the store was created.
+    const std::map<EffectKey, EffectCounts>& effects() const { return effects_; }
+    // The same summed over the steps of each channel.
+    std::map<std::string, EffectCounts> EffectsByChannel() const;
+    void RestoreEffect(EffectKey key, EffectCounts counts);
+    // Actions per delivery status ("pending", "delivered", "dead_letter").
+    const std::map<std::string, int64_t, std::less<>>& action_statuses() const {
+        return action_statuses_;
+    }
 
     struct WorklistEntry {
         uint32_t customer = 0;
@@ -381,7 +427,11 @@ private:
     // The customer an event is about, also when it names only an invoice, payment or promise.
     std::optional<uint32_t> SubjectCustomer(const Event& e) const;
     Fields EventFields(const Event& e) const;
-    void NumberTimeline(size_t from, std::optional<uint32_t> subject, const Event& e);
+    // Gives the entries from index `from` on their customers' next seqs.
+    void NumberTimeline(size_t from);
+    // Effectiveness: a contact made, and what followed one within the window.
+    void CountContact(uint32_t customer, std::string channel, std::string step, Date date);
+    EffectCounts* AttributedContact(uint32_t customer, Date date, EffectKey* key);
 
     LedgerOptions options_;
     std::optional<Date> business_date_;
@@ -418,6 +468,8 @@ private:
     std::map<int32_t, std::pair<int, int>> promise_decisions_;  // day -> (kept, broken)
     std::array<uint64_t, 4> promise_transitions_{};
     std::map<std::string, int64_t, std::less<>> segment_counts_;
+    std::map<std::string, int64_t, std::less<>> action_statuses_;
+    std::map<EffectKey, EffectCounts> effects_;
     std::string current_event_;
     Date current_event_date_;
     bool paying_ = false;  // the open amounts being reduced are paid, not credited or written off

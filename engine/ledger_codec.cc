@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 7;
+constexpr uint8_t kFormatVersion = 9;
 
 // Appends values to a byte string.
 class Writer {
@@ -59,6 +59,8 @@ public:
     explicit Reader(std::string_view in) : in_(in) {}
     bool ok() const { return ok_ && pos_ <= in_.size(); }
     bool AtEnd() const { return pos_ == in_.size(); }
+    // What is left unread.
+    std::string_view Rest() const { return pos_ < in_.size() ? in_.substr(pos_) : ""; }
     uint8_t U8() {
         if (pos_ >= in_.size()) {
             ok_ = false;
@@ -213,6 +215,12 @@ std::string EncodeCustomer(const CustomerRec& c) {
         w.Str(s);
     }
     w.Varint(c.timeline_seq);
+    w.Bool(c.last_contact.has_value());
+    if (c.last_contact) {
+        w.Day(*c.last_contact);
+    }
+    w.Str(c.last_contact_channel);
+    w.Str(c.last_contact_step);
     return out;
 }
 
@@ -232,6 +240,9 @@ std::string EncodeAction(const ActionRec& a) {
     w.Day(a.created);
     w.Str(a.caused_by);
     w.Str(a.status);
+    w.Varint(a.attempts);
+    w.Str(a.last_error);
+    w.Signed(a.next_attempt_ms);
     return out;
 }
 
@@ -327,6 +338,8 @@ std::string EncodePromise(const PromiseRec& p) {
     for (const std::string& s : p.invoices) {
         w.Str(s);
     }
+    w.Str(p.contact_channel);
+    w.Str(p.contact_step);
     return out;
 }
 
@@ -423,6 +436,15 @@ std::string EncodeMarker(const Marker& m) {
     return out;
 }
 
+// "f" channel-length channel step: one channel and step's effectiveness counts.
+std::string EffectRecordKey(const EffectKey& k) {
+    std::string key(1, 'f');
+    Writer w(&key);
+    w.Str(k.first);
+    key.append(k.second);
+    return key;
+}
+
 std::string TimelinePrefix(uint32_t customer) {
     return RecordKey('t', customer);
 }
@@ -495,6 +517,16 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
     }
     for (Date d : dirty.closed_days) {
         batch->Put(DayKey(d), EncodeClosedDay(ledger.history().at(d)));
+    }
+    for (const EffectKey& k : dirty.effects) {
+        const EffectCounts& n = ledger.effects().at(k);
+        std::string key = EffectRecordKey(k);
+        std::string value;
+        Writer w(&value);
+        for (int64_t v : {n.contacts, n.payments_7d, n.promises, n.promises_kept}) {
+            w.Signed(v);
+        }
+        batch->Put(std::move(key), std::move(value));
     }
     for (const TimelineEntry& e : dirty.timeline) {
         batch->Put(TimelineKey(e.customer, e.seq), EncodeTimelineEntry(e));
@@ -576,6 +608,11 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
             s = r.Str();
         }
         c.timeline_seq = r.Varint();
+        if (r.Bool()) {
+            c.last_contact = r.Day();
+        }
+        c.last_contact_channel = r.Str();
+        c.last_contact_step = r.Str();
         ledger.RestoreCustomer(std::move(c));
         return true;
     }));
@@ -644,6 +681,8 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         for (std::string& s : p.invoices) {
             s = r.Str();
         }
+        p.contact_channel = r.Str();
+        p.contact_step = r.Str();
         bool valid = p.customer < ledger.customers().size();
         ledger.RestorePromise(std::move(p));
         return valid;
@@ -663,6 +702,9 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         a.created = r.Day();
         a.caused_by = r.Str();
         a.status = r.Str();
+        a.attempts = static_cast<uint32_t>(r.Varint());
+        a.last_error = r.Str();
+        a.next_attempt_ms = r.Signed();
         bool valid = a.customer < ledger.customers().size();
         ledger.RestoreAction(std::move(a));
         return valid;
@@ -678,6 +720,23 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         bool valid = g.customer < ledger.customers().size();
         ledger.RestoreSegmentChange(std::move(g));
         return valid;
+    }));
+    results.push_back(store.Scan("f", [&](std::string_view key, std::string_view value) {
+        Reader k(key.substr(1));
+        std::string channel = k.Str();
+        std::string step(k.Rest());
+        Reader r(value);
+        EffectCounts n;
+        n.contacts = r.Signed();
+        n.payments_7d = r.Signed();
+        n.promises = r.Signed();
+        n.promises_kept = r.Signed();
+        if (!k.ok() || !r.ok()) {
+            failed = Corrupt(key);
+            return false;
+        }
+        ledger.RestoreEffect({channel, step}, n);
+        return true;
     }));
     results.push_back(scan('h', [&](Reader& r) {
         ClosedDay day;
@@ -755,6 +814,9 @@ std::string DumpState(const Ledger& ledger) {
     }
     for (uint32_t i = 0; i < ledger.segment_changes().size(); ++i) {
         all.segment_changes.push_back(i);
+    }
+    for (const auto& [key, counts] : ledger.effects()) {
+        all.effects.insert(key);
     }
     all.meta = true;
     EncodeDirty(ledger, all, 0, &batch);

@@ -11,6 +11,7 @@
 //   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
 //   "k" len source id   idempotence marker (len a varint): seq64 of the event, hash64
 //   "t" idx32 ~seq64    a customer's timeline entry, newest first (engine/timeline.h)
+//   "f" len channel step  contact effectiveness of one channel and step
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
 // Derived totals (books, per-customer lists, deadlines) are not stored: Load recomputes them.
 #pragma once

@@ -195,6 +195,50 @@ void WritePromisesByCurrency(JsonWriter& w, const Ledger& ledger) {
     w.EndObject();
 }
 
+void WriteEffect(JsonWriter& w, const EffectCounts& n) {
+    for (auto [name, v] :
+         {std::pair{"contacts", n.contacts}, std::pair{"payments_7d", n.payments_7d},
+          std::pair{"promises", n.promises}, std::pair{"promises_kept", n.promises_kept}}) {
+        w.Key(name);
+        w.Int(v);
+    }
+}
+
+// Contacts and what followed them within 7 days, per channel and per channel and step.
+void WriteEffectiveness(JsonWriter& w, const Ledger& ledger) {
+    std::map<std::string, EffectCounts> by_channel = ledger.EffectsByChannel();
+    w.Key("effectiveness");
+    w.BeginObject();
+    w.Key("window_days");
+    w.Int(kEffectWindowDays);
+    w.Key("channels");
+    w.BeginObject();
+    for (const auto& [channel, n] : by_channel) {
+        w.Key(channel);
+        w.BeginObject();
+        WriteEffect(w, n);
+        w.EndObject();
+    }
+    w.EndObject();
+    w.Key("steps");
+    w.BeginArray();
+    for (const auto& [key, n] : ledger.effects()) {
+        w.BeginObject();
+        w.Key("channel");
+        w.String(key.first);
+        w.Key("step");
+        if (key.second.empty()) {
+            w.Null();
+        } else {
+            w.String(key.second);
+        }
+        WriteEffect(w, n);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+}
+
 ApiResponse NotFound(std::string_view what, std::string_view id) {
     return ApiError(404, "not_found",
                     std::string(what) + " \"" + std::string(id) + "\" does not exist");
@@ -374,6 +418,7 @@ ApiResponse QueryApi::Kpis() const {
         WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
         WritePromisesByCurrency(w, ledger);
         w.EndObject();
+        WriteEffectiveness(w, ledger);
         w.EndObject();
         return r;
     });
@@ -681,9 +726,9 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
         return *bad;
     }
     std::string status = QueryParam(query, "status").value_or("");
-    if (!status.empty() && status != "pending") {
-        return ApiError(400, "invalid_field",
-                        "status must be pending (delivery states come with issue #5)");
+    if (!status.empty() && status != "pending" && status != "delivered" &&
+        status != "dead_letter") {
+        return ApiError(400, "invalid_field", "status must be pending, delivered or dead_letter");
     }
     return engine_->Read([&](const Ledger& ledger) {
         ApiResponse r;
@@ -733,6 +778,12 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
             w.String(a.caused_by);
             w.Key("status");
             w.String(a.status);
+            w.Key("attempts");
+            w.Int(a.attempts);
+            if (!a.last_error.empty()) {
+                w.Key("last_error");
+                w.String(a.last_error);
+            }
             w.EndObject();
             ++written;
             last = a.id;

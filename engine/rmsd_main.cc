@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/asio.h"
+#include "engine/channels.h"
 #include "engine/config.h"
 #include "engine/console.h"
 #include "engine/engine.h"
@@ -17,6 +18,7 @@
 #include "engine/http_server.h"
 #include "engine/ingest_server.h"
 #include "engine/logging.h"
+#include "engine/outbox.h"
 #include "engine/query_api.h"
 #include "engine/sd_notify.h"
 #include "metrics/engine_metrics.h"
@@ -41,6 +43,42 @@ void Notify(std::string_view state) {
     }
 }
 
+// Loads the delivery file and checks that every template the rules name is in it.
+rms::Result<rms::DeliveryConfig> LoadDelivery(const std::string& path,
+                                              const rms::rules::RulesConfig& rules,
+                                              const std::string& rules_origin) {
+    rms::Result<rms::DeliveryConfig> delivery = rms::LoadDeliveryFile(path);
+    if (!delivery.ok()) {
+        return delivery;
+    }
+    rms::Status names = rms::CheckTemplateNames(*delivery, rules, rules_origin);
+    if (!names.ok()) {
+        return names;
+    }
+    return delivery;
+}
+
+// --check-config: every error of the rules file and of the delivery file, one a line.
+int CheckConfig(const std::string& rules_path, const std::string& delivery_path) {
+    rms::Result<rms::rules::RulesConfig> rules = rms::rules::LoadRulesFile(rules_path);
+    if (!rules.ok()) {
+        std::fprintf(stderr, "%s\n", rules.status().message().c_str());
+        return kExitConfig;
+    }
+    std::printf("%s: ok, %zu strategies\n", rules_path.c_str(), rules->strategies.size());
+    if (delivery_path.empty()) {
+        return 0;
+    }
+    rms::Result<rms::DeliveryConfig> delivery = LoadDelivery(delivery_path, *rules, rules_path);
+    if (!delivery.ok()) {
+        std::fprintf(stderr, "%s\n", delivery.status().message().c_str());
+        return kExitConfig;
+    }
+    std::printf("%s: ok, %zu channels, %zu templates\n", delivery_path.c_str(),
+                delivery->channels.size(), delivery->templates.size());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,7 +89,7 @@ int main(int argc, char** argv) {
     bool fsync = false;
     bool version = false;
     std::string log_format = "text";
-    std::string rules_file, check_config, base_currency, log_level, grafana_url;
+    std::string rules_file, check_config, base_currency, log_level, grafana_url, delivery_file;
     rms::TlsSettings tls_flags;
     app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "data directory (default var/rms)");
@@ -61,7 +99,10 @@ int main(int argc, char** argv) {
     app.add_flag("--version", version, "print the version and exit");
     app.add_option("--rules", rules_file, "collections rules (TOML); SIGHUP reloads it");
     app.add_option("--check-config", check_config,
-                   "check a rules file, print every error with its line, and exit");
+                   "check a rules file (and the --delivery file with it), print every error "
+                   "with its line, and exit");
+    app.add_option("--delivery", delivery_file,
+                   "delivery file (TOML): channels, templates and retries of the outbox");
     app.add_option("--base-currency", base_currency,
                    "convert all figures into this currency in /v1/kpis");
     app.add_option("--grafana-url", grafana_url,
@@ -85,13 +126,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!check_config.empty()) {
-        rms::Result<rms::rules::RulesConfig> rules = rms::rules::LoadRulesFile(check_config);
-        if (!rules.ok()) {
-            std::fprintf(stderr, "%s\n", rules.status().message().c_str());
-            return kExitConfig;
-        }
-        std::printf("%s: ok, %zu strategies\n", check_config.c_str(), rules->strategies.size());
-        return 0;
+        return CheckConfig(check_config, delivery_file);
     }
     rms::InstallStderrLogger("rmsd", rms::ParseLogFormat(log_format).value());
     if (!config_file.empty()) {
@@ -112,6 +147,9 @@ int main(int argc, char** argv) {
     config.engine.fsync = config.engine.fsync || fsync;
     if (!rules_file.empty()) {
         config.rules_file = rules_file;
+    }
+    if (!delivery_file.empty()) {
+        config.delivery_file = delivery_file;
     }
     if (!base_currency.empty()) {
         config.base_currency = base_currency;
@@ -162,6 +200,18 @@ int main(int argc, char** argv) {
         spdlog::info("rmsd: rules from {}: {} strategies", config.rules_file,
                      config.engine.rules->strategies.size());
     }
+    std::optional<rms::DeliveryConfig> delivery;
+    if (!config.delivery_file.empty()) {
+        rms::rules::RulesConfig in_force =
+            config.engine.rules ? *config.engine.rules : rms::rules::DefaultRules();
+        auto loaded =
+            LoadDelivery(config.delivery_file, in_force,
+                         config.rules_file.empty() ? "built-in rules" : config.rules_file);
+        if (!loaded.ok()) {
+            return Fail(kExitConfig, loaded.status().message());
+        }
+        delivery = std::move(loaded).value();
+    }
     config.engine.data_dir = config.data_dir;
     spdlog::set_level(spdlog::level::from_str(config.log_level));
 
@@ -183,6 +233,11 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<rms::Engine> engine = std::move(opened).value();
     rms::QueryApi api(engine.get(), &metrics, base);
+    std::unique_ptr<rms::Outbox> outbox;
+    if (delivery) {
+        outbox = std::make_unique<rms::Outbox>(engine.get(), *delivery);
+        outbox->Start();
+    }
 
     boost::asio::io_context ingest_io(1);
     boost::asio::io_context http_io(1);
@@ -233,6 +288,13 @@ int main(int argc, char** argv) {
                 spdlog::error("rmsd: SIGHUP: rules refused, the old ones stay: {}",
                               rules.status().message());
                 metrics.CountRulesReload(false);
+            } else if (rms::Status names =
+                           delivery ? rms::CheckTemplateNames(*delivery, *rules, config.rules_file)
+                                    : rms::Status::Ok();
+                       !names.ok()) {
+                spdlog::error("rmsd: SIGHUP: rules refused, the old ones stay: {}",
+                              names.message());
+                metrics.CountRulesReload(false);
             } else {
                 spdlog::info("rmsd: SIGHUP: rules reloaded from {}: {} strategies",
                              config.rules_file, rules->strategies.size());
@@ -259,6 +321,9 @@ int main(int argc, char** argv) {
 
     ingest_io.run();
 
+    if (outbox) {
+        outbox->Stop();  // before the engine: its last results still commit
+    }
     engine->Stop();
     http_server.Stop();
     http_guard.reset();

@@ -139,6 +139,7 @@ EngineMetrics::EngineMetrics() : registry_(std::make_shared<prometheus::Registry
                   .Help("1 while the engine takes events, 0 while it refuses them")
                   .Register(*registry_)
                   .Add({});
+    delivery_ = std::make_unique<DeliveryMetrics>(*registry_);
 }
 
 EngineMetrics::~EngineMetrics() = default;

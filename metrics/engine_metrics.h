@@ -13,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "metrics/delivery_metrics.h"
+
 namespace prometheus {
 class Registry;
 class Counter;
@@ -69,6 +71,9 @@ public:
     static constexpr std::array<std::string_view, 5> kAuthFailureReasons = {
         "unauthorized", "forbidden", "rate_limited", "tls_handshake", "http_unauthorized"};
 
+    // The delivery outbox's and contact log's families, in the same registry.
+    DeliveryMetrics& delivery() { return *delivery_; }
+
     // The text exposition of every family.
     std::string Serialize() const;
 
@@ -98,6 +103,7 @@ private:
     prometheus::Counter* reloads_refused_;
     std::array<prometheus::Counter*, kAuthFailureReasons.size()> auth_failures_{};
     std::array<uint64_t, 4> promise_seen_{};
+    std::unique_ptr<DeliveryMetrics> delivery_;
 
     mutable std::mutex mu_;
     std::map<std::pair<std::string, std::string>, prometheus::Counter*, std::less<>> counters_;

@@ -11,6 +11,8 @@ packages=(
   # Fuzzing and sanitizers (tools/fuzz.sh, tools/sanitize.sh): clang++ (14) and its runtimes, which
   # hold libFuzzer (libclang_rt.fuzzer) and the ASan, UBSan and TSan libraries.
   clang libclang-rt-14-dev
+  # Delivery (issue #5): libcurl for SMTP and webhooks; aiosmtpd is the tests' SMTP server.
+  libcurl4-openssl-dev python3-aiosmtpd
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
   # The console's browser test (tests/console): headless Chromium driven by playwright-core.

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Loopback receivers for the delivery tests: an SMTP server (aiosmtpd) and an HTTP webhook
+receiver that fails a share of requests and is slow at times. Both drop repeats by their
+Idempotency-Key and write one line per request to a log file:
+
+    new <key> <detail>      the first time a key is processed
+    dup <key>               a repeat of a key already processed (not processed again)
+    fail <key> <status>     a request refused on purpose
+
+Usage: delivery_receivers.py smtp|http PORT_FILE LOG_FILE
+The port chosen by the kernel is written to PORT_FILE once the server listens on 127.0.0.1.
+"""
+import asyncio
+import email
+import os
+import sys
+import threading
+import time
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+SEEN = set()
+LOG = None
+
+
+def log(line):
+    with LOCK:
+        LOG.write(line + "\n")
+        LOG.flush()
+
+
+def first_time(key):
+    with LOCK:
+        if key in SEEN:
+            return False
+        SEEN.add(key)
+        return True
+
+
+def announce(port_file, port):
+    tmp = port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(port))
+    os.rename(tmp, port_file)
+
+
+class MailHandler:
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        key = message.get("Idempotency-Key", "")
+        if not first_time(key):
+            log("dup " + key)
+            return "250 OK (repeat)"
+        log("new %s to=%s subject=%s" % (key, ",".join(envelope.rcpt_tos),
+                                         str(message.get("Subject", "")).replace(" ", "_")))
+        return "250 OK"
+
+
+def run_smtp(port_file):
+    from aiosmtpd.smtp import SMTP
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(MailHandler()), "127.0.0.1", 0)
+        announce(port_file, server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class Hook(BaseHTTPRequestHandler):
+    counter = 0
+    tries = {}
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = self.headers.get("Idempotency-Key", "")
+        with LOCK:
+            Hook.counter += 1
+            n = Hook.counter
+            Hook.tries[key] = Hook.tries.get(key, 0) + 1
+            first_try = Hook.tries[key] == 1
+        if b'"customer":"REJECT"' in body:
+            log("fail %s 422" % key)
+            return self.answer(422)
+        # Every third request fails, but never a key's retry: sound customers always get through
+        # within the sender's attempts, however the requests interleave.
+        if b'"customer":"DOWN"' in body or (first_try and n % 3 == 0):
+            log("fail %s 503" % key)
+            return self.answer(503)
+        if n % 4 == 0:
+            time.sleep(0.3)  # slow at times: the sender must not block on it
+        if first_time(key):
+            log("new %s path=%s" % (key, self.path))
+        else:
+            log("dup " + key)
+        self.answer(200)
+
+    def answer(self, status):
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def run_http(port_file):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    announce(port_file, server.server_address[1])
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    kind, port_file, log_file = sys.argv[1:4]
+    LOG = open(log_file, "a")
+    run_smtp(port_file) if kind == "smtp" else run_http(port_file)

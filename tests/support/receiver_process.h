@@ -1,0 +1,38 @@
+// ReceiverProcess: a loopback receiver of tests/support/delivery_receivers.py (an SMTP server or
+// an HTTP webhook receiver) as a child process, killed when the object goes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace rms {
+
+class ReceiverProcess {
+public:
+    // Starts `kind` ("smtp" or "http") with its files under `dir` and waits (bounded) until it
+    // listens. Fails with "start_failed" when python3 or the script cannot run.
+    [[nodiscard]] static Result<std::unique_ptr<ReceiverProcess>> Start(const std::string& kind,
+                                                                        const std::string& dir);
+    ReceiverProcess(const ReceiverProcess&) = delete;
+    ReceiverProcess& operator=(const ReceiverProcess&) = delete;
+    ~ReceiverProcess();
+
+    uint16_t port() const { return port_; }
+    // The receiver's log: one line per request ("new KEY ...", "dup KEY", "fail KEY STATUS").
+    std::vector<std::string> LogLines() const;
+
+private:
+    ReceiverProcess() = default;
+
+    pid_t pid_ = -1;
+    uint16_t port_ = 0;
+    std::string log_path_;
+};
+
+}  // namespace rms
