@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
+  # The PostgreSQL baseline of bench/run-all (its own cluster in a temp dir, started by the script).
+  postgresql
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -16,8 +18,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 
-# Debian's prometheus and alertmanager packages start their services on install (on :9090 and
-# :9093); the tests run their own servers on free loopback ports and want none of that. A
+# Debian's prometheus, alertmanager and postgresql packages start their services on install (on
+# :9090, :9093 and :5432); the tests and bench/run-all run their own servers on free loopback
+# ports and want none of that. A
 # policy-rc.d that exits 101 forbids service starts for the install; ours is removed after it.
 # One already there (Docker images ship one) is left alone.
 policy=/usr/sbin/policy-rc.d
