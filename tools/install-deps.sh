@@ -8,8 +8,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
-  # The PostgreSQL baseline of bench/run-all (its own cluster in a temp dir, started by the script).
-  postgresql
+  # The PostgreSQL baseline of bench/run-all (its own cluster in a temp dir, started by the
+  # script); without libpq-dev rms-baselines is built without it and the quick mode in CI fails.
+  postgresql libpq-dev
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
