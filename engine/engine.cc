@@ -191,21 +191,22 @@ Engine::Decision Engine::Decide(PendingEvent& pending, std::string key,
 
 void Engine::CommitGroup(std::vector<Submission>* group) {
     std::vector<std::vector<Decision>> decisions(group->size());
+    // The markers of the whole group in one read: most are absent (new events), which the bloom
+    // filters answer without touching the data. Only this thread writes the store, so the read
+    // needs no lock and queries do not wait for it.
+    std::vector<std::string> keys;
+    for (Submission& sub : *group) {
+        for (PendingEvent& pending : sub.events) {
+            keys.push_back(MarkerKey(pending.event.source, pending.event.id));
+        }
+    }
+    Result<std::vector<std::optional<std::string>>> stored = store_->MultiGet(keys);
     {
         std::unique_lock<std::shared_mutex> lock(state_mu_);
         storage::Batch batch;
         GroupLog log;
         Status committed;
         if (stopped_.ok()) {
-            // The markers of the whole group in one read: most are absent (new events), which
-            // the bloom filters answer without touching the data.
-            std::vector<std::string> keys;
-            for (Submission& sub : *group) {
-                for (PendingEvent& pending : sub.events) {
-                    keys.push_back(MarkerKey(pending.event.source, pending.event.id));
-                }
-            }
-            Result<std::vector<std::optional<std::string>>> stored = store_->MultiGet(keys);
             size_t k = 0;
             for (size_t i = 0; i < group->size(); ++i) {
                 for (PendingEvent& pending : (*group)[i].events) {
