@@ -1,10 +1,11 @@
 // rms-baselines: the figures rmsd is compared with, measured on the same stream file.
 //
 //   rms-baselines inproc --stream S    parse only, then parse + Ledger::Apply: no network, no disk
-//   rms-baselines rocks --stream S --db DIR [--group 1000] [--fsync]
+//   rms-baselines rocks --stream S --db DIR [--group 1000] [--fsync] [--markers-in-memory]
 //                                      the engine's own per-event work (markers, apply, encode,
-//                                      answers, metrics) in groups, each group committed to
-//                                      storage::Store; the commit time alone is "RocksDB alone"
+//                                      answers, metrics) in groups, each group's marker read and
+//                                      commit done with storage::Store as the engine does them;
+//                                      the storage time alone is "RocksDB alone"
 //   rms-baselines pg --stream S --conninfo "host=127.0.0.1 port=P dbname=rms user=postgres"
 //                                      PostgreSQL with a plain schema, transactions of 1000
 //
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "bench/bench_util.h"
 #include "bench/pg_baseline.h"
@@ -56,8 +58,7 @@ struct Args {
     size_t group = 1000;
     bool fsync = false;
     bool pipeline = false;
-    bool sorted = false;
-    bool log_blocks = false;
+    bool markers_in_memory = false;
     std::string label;
 };
 
@@ -148,10 +149,10 @@ int Rocks(const Args& args) {
     }
     rms::metrics::EngineMetrics metrics;
     rms::Ledger ledger;
-    std::unordered_map<std::string, rms::Marker> markers;
+    // Only with --markers-in-memory: the markers are held here and never written.
+    std::unordered_set<std::string> markers;
     std::vector<rms::ParsedLine> group;
     std::vector<std::string> answers;
-    std::string block;
     uint64_t next_seq = 1;
     uint64_t events = 0;
     uint64_t rejected = 0;
@@ -159,19 +160,41 @@ int Rocks(const Args& args) {
     uint64_t ops = 0;
     uint64_t bytes = 0;
     double commit_secs = 0;
+    double read_secs = 0;  // the marker reads alone, part of commit_secs
     Status failed = Status::Ok();
 
     auto commit = [&] {
         rms::storage::Batch batch;
         answers.clear();
+        // As the engine: the group's markers in one read, timed with the write.
+        std::vector<std::string> keys;
         for (rms::ParsedLine& p : group) {
+            keys.push_back(p.status.ok() ? rms::MarkerKey(p.event.source, p.event.id) : "");
+        }
+        std::vector<std::optional<std::string>> stored(keys.size());
+        if (!args.markers_in_memory) {
+            auto t = Clock::now();
+            auto got = (*store)->MultiGet(keys);
+            read_secs += Since(t);
+            commit_secs += Since(t);
+            if (!got.ok()) {
+                failed = got.status();
+                return;
+            }
+            stored = std::move(got).value();
+        }
+        std::string block;
+        uint64_t first_seq = next_seq;
+        for (size_t i = 0; i < group.size(); ++i) {
+            rms::ParsedLine& p = group[i];
             if (!p.status.ok()) {
                 ++rejected;
                 continue;
             }
             rms::Event& e = p.event;
-            std::string key = rms::MarkerKey(e.source, e.id);
-            if (!ledger.CheckDate(e).ok() || markers.count(key.substr(1)) != 0) {
+            bool known =
+                args.markers_in_memory ? markers.count(keys[i]) != 0 : stored[i].has_value();
+            if (!ledger.CheckDate(e).ok() || known) {
                 ++rejected;
                 continue;
             }
@@ -181,39 +204,23 @@ int Rocks(const Args& args) {
                 metrics.CountEvents(rms::EventTypeName(e.type), applied.code());
                 continue;
             }
-            rms::Marker m{next_seq, e.content_hash};
-            markers.emplace(key.substr(1), m);
-            if (args.log_blocks) {
-                // One block per group: marker key and canonical event, length-prefixed.
-                for (const std::string* part : {&key, &e.canonical}) {
-                    uint32_t n = static_cast<uint32_t>(part->size());
-                    block.append(reinterpret_cast<const char*>(&n), sizeof(n));
-                    block.append(*part);
-                }
+            if (args.markers_in_memory) {
+                // The log block then has to carry the marker keys for a restart to rebuild them.
+                rms::AppendLogEntry(&block, keys[i]);
+                markers.insert(std::move(keys[i]));
             } else {
-                batch.Put(std::move(key), rms::EncodeMarker(m));
-                batch.Put(rms::EventLogKey(next_seq), e.canonical);
+                batch.Put(std::move(keys[i]),
+                          rms::EncodeMarker(rms::Marker{next_seq, e.content_hash}));
             }
+            rms::AppendLogEntry(&block, e.canonical);
             ++next_seq;
             metrics.CountEvents(rms::EventTypeName(e.type), "ok");
             answers.push_back(rms::OkAnswer(e.id, false));
         }
         if (!block.empty()) {
-            batch.Put("E" + rms::EventLogKey(next_seq).substr(1), std::move(block));
-            block.clear();
+            batch.Put(rms::EventLogKey(first_seq), std::move(block));
         }
         rms::EncodeDirty(ledger, ledger.TakeDirty(), next_seq, &batch);
-        if (args.sorted) {
-            // The same puts in key order: consecutive memtable inserts land near each other.
-            std::vector<std::pair<std::string, std::string>> ops;
-            batch.ForEach(
-                [&](const std::string& k, const std::string& v, bool) { ops.emplace_back(k, v); });
-            std::sort(ops.begin(), ops.end());
-            batch.Clear();
-            for (auto& [k, v] : ops) {
-                batch.Put(std::move(k), std::move(v));
-            }
-        }
         ++batches;
         ops += batch.size();
         bytes += batch.bytes();
@@ -247,14 +254,14 @@ int Rocks(const Args& args) {
     r.AddInt(p + ".rejected", rejected);
     r.AddInt(p + ".group", args.group);
     r.AddInt(p + ".fsync", args.fsync ? 1 : 0);
-    r.AddInt(p + ".sorted", args.sorted ? 1 : 0);
-    r.AddInt(p + ".log_blocks", args.log_blocks ? 1 : 0);
+    r.AddInt(p + ".markers_in_memory", args.markers_in_memory ? 1 : 0);
     r.AddInt(p + ".batches", batches);
     r.Add(p + ".ops_per_batch", static_cast<double>(ops) / static_cast<double>(batches));
     r.Add(p + ".bytes_per_batch", static_cast<double>(bytes) / static_cast<double>(batches));
     r.Add(p + ".ops_per_event", static_cast<double>(ops) / static_cast<double>(events));
     r.Add(p + ".seconds", total);
     r.Add(p + ".commit_seconds", commit_secs);
+    r.Add(p + ".marker_read_seconds", read_secs);
     r.Add(p + ".events_per_second", static_cast<double>(events) / commit_secs);
     r.Add(p + ".puts_per_second", static_cast<double>(ops) / commit_secs);
     r.Add(p + ".engine_cpu_events_per_second",
@@ -282,9 +289,8 @@ int main(int argc, char** argv) {
     common(rocks);
     rocks->add_option("--db", args.db, "a fresh store directory")->required();
     rocks->add_flag("--fsync", args.fsync, "fdatasync every batch");
-    rocks->add_flag("--sorted", args.sorted, "write each batch in key order");
-    rocks->add_flag("--log-blocks", args.log_blocks,
-                    "one event-log put per group instead of a marker and an entry per event");
+    rocks->add_flag("--markers-in-memory", args.markers_in_memory,
+                    "keep the markers in memory instead of reading and writing them");
     CLI::App* pg = app.add_subcommand("pg", "PostgreSQL with a plain schema");
     common(pg);
     pg->add_option("--conninfo", args.conninfo, "libpq connection string")->required();

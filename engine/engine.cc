@@ -72,7 +72,6 @@ Engine::Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
       metrics_(metrics),
       store_(std::move(store)),
       ledger_(std::move(state.ledger)),
-      markers_(std::move(state.markers)),
       next_seq_(state.next_seq) {
     if (options_.rules) {
         ledger_->SetRules(options_.rules);
@@ -167,8 +166,9 @@ void Engine::Run() {
     }
 }
 
-Engine::Decision Engine::Decide(PendingEvent& pending, storage::Batch* batch,
-                                std::unordered_map<uint64_t, const std::string*>* in_group) {
+Engine::Decision Engine::Decide(PendingEvent& pending, std::string key,
+                                const std::optional<std::string>& stored, GroupLog* log,
+                                storage::Batch* batch) {
     Event& e = pending.event;
     auto reject = [&](const Status& s) {
         return Decision{ErrorAnswer(e.id, pending.line, s), s.code()};
@@ -177,24 +177,27 @@ Engine::Decision Engine::Decide(PendingEvent& pending, storage::Batch* batch,
     if (!date.ok()) {
         return reject(date);
     }
-    std::string key = MarkerKey(e.source, e.id);
-    auto marker = markers_.find(key.substr(1));
-    if (marker != markers_.end()) {
-        bool same = false;
-        if (marker->second.hash == e.content_hash) {
-            auto pending_it = in_group->find(marker->second.seq);
-            if (pending_it != in_group->end()) {
-                same = *pending_it->second == e.canonical;
-            } else {
-                Result<std::optional<std::string>> stored =
-                    store_->Get(EventLogKey(marker->second.seq));
-                if (!stored.ok()) {
-                    return reject(stored.status());
-                }
-                same = stored->has_value() && **stored == e.canonical;
-            }
+    std::optional<bool> same;
+    if (auto in_group = log->applied.find(key); in_group != log->applied.end()) {
+        same =
+            in_group->second.hash == e.content_hash && *in_group->second.canonical == e.canonical;
+    } else if (stored) {
+        std::optional<Marker> marker = DecodeMarker(*stored);
+        if (!marker) {
+            return reject(Status::Error("unavailable",
+                                        "the marker of event \"" + e.id + "\" cannot be decoded"));
         }
-        if (same) {
+        same = false;
+        if (marker->hash == e.content_hash) {
+            Result<std::optional<std::string>> logged = ReadLoggedEvent(*store_, marker->seq);
+            if (!logged.ok()) {
+                return reject(logged.status());
+            }
+            same = logged->has_value() && **logged == e.canonical;
+        }
+    }
+    if (same) {
+        if (*same) {
             return Decision{OkAnswer(e.id, true), "duplicate"};
         }
         return reject(Status::Error("conflict", "event \"" + e.id + "\" from source \"" + e.source +
@@ -208,11 +211,12 @@ Engine::Decision Engine::Decide(PendingEvent& pending, storage::Batch* batch,
                                                         "): " + applied.message()));
     }
     ++next_seq_;
-    Marker m{seq, e.content_hash};
-    markers_.emplace(key.substr(1), m);
-    batch->Put(std::move(key), EncodeMarker(m));
-    batch->Put(EventLogKey(seq), e.canonical);
-    in_group->emplace(seq, &e.canonical);
+    if (log->block.empty()) {
+        log->first_seq = seq;
+    }
+    AppendLogEntry(&log->block, e.canonical);
+    batch->Put(key, EncodeMarker(Marker{seq, e.content_hash}));
+    log->applied.emplace(std::move(key), GroupLog::Applied{e.content_hash, &e.canonical});
     return Decision{OkAnswer(e.id, false), "ok"};
 }
 
@@ -220,10 +224,20 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
     std::vector<std::vector<Decision>> decisions(group->size());
     std::vector<Status> recorded(deliveries->size());
     bool new_actions = false;
+    // The markers of the whole group in one read: most are absent (new events), which the bloom
+    // filters answer without touching the data. Only this thread writes the store, so the read
+    // needs no lock and queries do not wait for it.
+    std::vector<std::string> keys;
+    for (Submission& sub : *group) {
+        for (PendingEvent& pending : sub.events) {
+            keys.push_back(MarkerKey(pending.event.source, pending.event.id));
+        }
+    }
+    Result<std::vector<std::optional<std::string>>> stored = store_->MultiGet(keys);
     {
         std::unique_lock<std::shared_mutex> lock(state_mu_);
         storage::Batch batch;
-        std::unordered_map<uint64_t, const std::string*> in_group;
+        GroupLog log;
         Status committed;
         size_t actions_before = ledger_->actions().size();
         std::vector<TimelineEntry> timeline;
@@ -233,10 +247,22 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
                 recorded[i] = ledger_->RecordDelivery((*deliveries)[i].outcome);
                 any_delivery = any_delivery || recorded[i].ok();
             }
+            size_t k = 0;
             for (size_t i = 0; i < group->size(); ++i) {
                 for (PendingEvent& pending : (*group)[i].events) {
-                    decisions[i].push_back(Decide(pending, &batch, &in_group));
+                    if (!stored.ok()) {
+                        decisions[i].push_back(
+                            Decision{ErrorAnswer(pending.event.id, pending.line, stored.status()),
+                                     stored.status().code()});
+                        continue;
+                    }
+                    decisions[i].push_back(
+                        Decide(pending, std::move(keys[k]), (*stored)[k], &log, &batch));
+                    ++k;
                 }
+            }
+            if (!log.block.empty()) {
+                batch.Put(EventLogKey(log.first_seq), std::move(log.block));
             }
             if (!batch.empty() || any_delivery) {
                 DirtySet dirty = ledger_->TakeDirty();
@@ -253,7 +279,7 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
         }
         if (!committed.ok()) {
             if (last_commit_ok_ && stopped_.ok()) {
-                spdlog::error("engine: commit of {} events failed: {}", in_group.size(),
+                spdlog::error("engine: commit of {} events failed: {}", log.applied.size(),
                               committed.message());
             }
             last_commit_ok_ = false;
@@ -387,7 +413,6 @@ Status Engine::Reload() {
     if (options_.rules) {
         ledger_->SetRules(options_.rules);
     }
-    markers_ = std::move(loaded.markers);
     next_seq_ = loaded.next_seq;
     return Status::Ok();
 }

@@ -110,6 +110,16 @@ private:
         std::string answer;
         std::string result;
     };
+    // What a group has applied so far: its event-log block and its events by marker key.
+    struct GroupLog {
+        struct Applied {
+            uint64_t hash = 0;
+            const std::string* canonical = nullptr;
+        };
+        uint64_t first_seq = 0;
+        std::string block;
+        std::unordered_map<std::string, Applied> applied;
+    };
     struct PendingDelivery {
         DeliveryOutcome outcome;
         std::function<void(Status)> done;
@@ -117,9 +127,10 @@ private:
     void CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries);
     // Counts the contacts and delivery attempts of a committed group in the metrics.
     void CountTimeline(const std::vector<TimelineEntry>& entries);
-    // Decides one event: an error or duplicate answer, or applies it.
-    Decision Decide(PendingEvent& pending, storage::Batch* batch,
-                    std::unordered_map<uint64_t, const std::string*>* in_group);
+    // Decides one event: an error or duplicate answer, or applies it. `key` is its marker key,
+    // `stored` the marker the store held for it before the group.
+    Decision Decide(PendingEvent& pending, std::string key,
+                    const std::optional<std::string>& stored, GroupLog* log, storage::Batch* batch);
     Status Reload();
     void PublishMetrics();
 
@@ -129,7 +140,6 @@ private:
 
     mutable std::shared_mutex state_mu_;
     std::unique_ptr<Ledger> ledger_;
-    std::unordered_map<std::string, Marker> markers_;
     uint64_t next_seq_ = 1;
     size_t actions_published_ = 0;  // actions already counted in the metrics
     std::atomic<bool> last_commit_ok_{true};

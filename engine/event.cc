@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 
 #include "engine/json_writer.h"
@@ -50,82 +51,135 @@ std::string Quoted(std::string_view s) {
     return out;
 }
 
-// Rejects objects that repeat a key, at any depth, so that "the same JSON value" is defined.
-bool HasDuplicateKeys(simdjson::dom::element e, std::string* where) {
-    using simdjson::dom::element_type;
-    if (e.type() == element_type::ARRAY) {
-        for (simdjson::dom::element child : simdjson::dom::array(e)) {
-            if (HasDuplicateKeys(child, where)) {
-                return true;
-            }
-        }
-        return false;
+// Byte order of keys, with the first byte compared inline: most keys differ there.
+bool KeyLess(std::string_view a, std::string_view b) {
+    if (!a.empty() && !b.empty() && a[0] != b[0]) {
+        return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
     }
-    if (e.type() != element_type::OBJECT) {
-        return false;
-    }
-    simdjson::dom::object obj(e);
-    std::vector<std::string_view> keys;
-    keys.reserve(obj.size());
-    for (simdjson::dom::key_value_pair kv : obj) {
-        keys.push_back(kv.key);
-        if (HasDuplicateKeys(kv.value, where)) {
-            return true;
-        }
-    }
-    std::sort(keys.begin(), keys.end());
-    auto dup = std::adjacent_find(keys.begin(), keys.end());
-    if (dup != keys.end()) {
-        *where = std::string(*dup);
-        return true;
-    }
-    return false;
+    return a < b;
 }
 
-void WriteCanonical(simdjson::dom::element e, std::string* out);
-
-// Writes an object with its members sorted by key. `extra` adds one member given as raw JSON
-// (used to make an absent "source" explicit).
-void WriteCanonicalObject(simdjson::dom::object obj,
-                          std::optional<std::pair<std::string_view, std::string_view>> extra,
-                          std::string* out) {
+// The members of one JSON object, sorted by key once: the duplicate-key check, the field
+// lookups and the canonical form all read this one order.
+class SortedMembers {
+public:
     struct Member {
         std::string_view key;
         simdjson::dom::element value;
-        std::string_view raw;
     };
-    std::vector<Member> members;
-    for (simdjson::dom::key_value_pair kv : obj) {
-        members.push_back({kv.key, kv.value, {}});
+
+    explicit SortedMembers(simdjson::dom::object obj) {
+        Member* out = inline_.data();
+        size_t n = 0;
+        for (simdjson::dom::key_value_pair kv : obj) {
+            if (n == inline_.size() && heap_.empty()) {
+                heap_.assign(inline_.begin(), inline_.end());
+            }
+            if (!heap_.empty()) {
+                heap_.push_back({kv.key, kv.value});
+            } else {
+                out[n] = {kv.key, kv.value};
+            }
+            ++n;
+        }
+        begin_ = heap_.empty() ? inline_.data() : heap_.data();
+        end_ = begin_ + n;
+        std::sort(begin_, end_,
+                  [](const Member& a, const Member& b) { return KeyLess(a.key, b.key); });
     }
-    if (extra) {
-        members.push_back({extra->first, {}, extra->second});
+    SortedMembers(const SortedMembers&) = delete;
+    SortedMembers& operator=(const SortedMembers&) = delete;
+
+    const Member* begin() const { return begin_; }
+    const Member* end() const { return end_; }
+
+    // The first key (in key order) that appears more than once, if any.
+    std::optional<std::string_view> Repeated() const {
+        const Member* dup = std::adjacent_find(
+            begin_, end_, [](const Member& a, const Member& b) { return a.key == b.key; });
+        if (dup == end_) {
+            return std::nullopt;
+        }
+        return dup->key;
     }
-    std::sort(members.begin(), members.end(),
-              [](const Member& a, const Member& b) { return a.key < b.key; });
+
+    std::optional<simdjson::dom::element> Find(std::string_view key) const {
+        const Member* it =
+            std::lower_bound(begin_, end_, key,
+                             [](const Member& m, std::string_view k) { return KeyLess(m.key, k); });
+        if (it == end_ || it->key != key) {
+            return std::nullopt;
+        }
+        return it->value;
+    }
+
+private:
+    std::array<Member, 16> inline_;
+    std::vector<Member> heap_;
+    Member* begin_ = nullptr;
+    Member* end_ = nullptr;
+};
+
+bool WriteCanonical(simdjson::dom::element e, std::string* out, std::string* repeated);
+
+// Writes an object with its members in key order. `extra` adds one member given as raw JSON
+// (used to make an absent "source" explicit). Returns false, with the key in `repeated`, when
+// the object or one inside it repeats a key: "the same JSON value" is then undefined.
+bool WriteCanonicalObject(const SortedMembers& members,
+                          std::optional<std::pair<std::string_view, std::string_view>> extra,
+                          std::string* out, std::string* repeated) {
+    if (std::optional<std::string_view> dup = members.Repeated()) {
+        *repeated = std::string(*dup);
+        return false;
+    }
     out->push_back('{');
-    for (size_t i = 0; i < members.size(); ++i) {
-        if (i > 0) {
+    bool first = true;
+    auto write_extra = [&] {
+        if (!first) {
             out->push_back(',');
         }
-        JsonWriter::AppendQuoted(out, members[i].key);
+        first = false;
+        JsonWriter::AppendQuoted(out, extra->first);
         out->push_back(':');
-        if (members[i].raw.empty()) {
-            WriteCanonical(members[i].value, out);
-        } else {
-            out->append(members[i].raw);
+        out->append(extra->second);
+        extra.reset();
+    };
+    for (const SortedMembers::Member& m : members) {
+        if (extra && KeyLess(extra->first, m.key)) {
+            write_extra();
+        }
+        if (!first) {
+            out->push_back(',');
+        }
+        first = false;
+        JsonWriter::AppendQuoted(out, m.key);
+        out->push_back(':');
+        if (!WriteCanonical(m.value, out, repeated)) {
+            return false;
         }
     }
+    if (extra) {
+        write_extra();
+    }
     out->push_back('}');
+    return true;
+}
+
+template <typename Int>
+void AppendInt(std::string* out, Int v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    static_cast<void>(ec);
+    out->append(buf, end);
 }
 
 // Writes `e` as canonical JSON: members sorted by key, compact, strings re-escaped.
-void WriteCanonical(simdjson::dom::element e, std::string* out) {
+bool WriteCanonical(simdjson::dom::element e, std::string* out, std::string* repeated) {
     using simdjson::dom::element_type;
     switch (e.type()) {
         case element_type::OBJECT:
-            WriteCanonicalObject(simdjson::dom::object(e), std::nullopt, out);
-            break;
+            return WriteCanonicalObject(SortedMembers(simdjson::dom::object(e)), std::nullopt, out,
+                                        repeated);
         case element_type::ARRAY: {
             out->push_back('[');
             bool first = true;
@@ -134,7 +188,9 @@ void WriteCanonical(simdjson::dom::element e, std::string* out) {
                     out->push_back(',');
                 }
                 first = false;
-                WriteCanonical(child, out);
+                if (!WriteCanonical(child, out, repeated)) {
+                    return false;
+                }
             }
             out->push_back(']');
             break;
@@ -143,10 +199,10 @@ void WriteCanonical(simdjson::dom::element e, std::string* out) {
             JsonWriter::AppendQuoted(out, std::string_view(e.get_string().value_unsafe()));
             break;
         case element_type::INT64:
-            out->append(std::to_string(e.get_int64().value_unsafe()));
+            AppendInt(out, e.get_int64().value_unsafe());
             break;
         case element_type::UINT64:
-            out->append(std::to_string(e.get_uint64().value_unsafe()));
+            AppendInt(out, e.get_uint64().value_unsafe());
             break;
         case element_type::DOUBLE: {
             char buf[40];
@@ -161,34 +217,27 @@ void WriteCanonical(simdjson::dom::element e, std::string* out) {
             out->append("null");
             break;
     }
+    return true;
 }
 
 // The canonical content of an event: an absent "source" equals "default".
-void WriteCanonicalEvent(simdjson::dom::object obj, std::string* out) {
-    simdjson::dom::element source;
-    if (obj.at_key("source").get(source) == simdjson::SUCCESS) {
-        WriteCanonicalObject(obj, std::nullopt, out);
-    } else {
-        WriteCanonicalObject(obj, std::make_pair("source", "\"default\""), out);
+bool WriteCanonicalEvent(const SortedMembers& members, std::string* out, std::string* repeated) {
+    if (members.Find("source")) {
+        return WriteCanonicalObject(members, std::nullopt, out, repeated);
     }
+    return WriteCanonicalObject(members, std::make_pair("source", "\"default\""), out, repeated);
 }
 
 // Reads the members of one JSON object, recording the first fault as a Status.
 class FieldReader {
 public:
-    FieldReader(simdjson::dom::object obj, std::string context)
-        : obj_(obj), context_(std::move(context)) {}
+    FieldReader(const SortedMembers& members, std::string context)
+        : members_(members), context_(std::move(context)) {}
 
     bool ok() const { return status_.ok(); }
     Status TakeStatus() { return std::move(status_); }
 
-    std::optional<simdjson::dom::element> Find(std::string_view key) {
-        simdjson::dom::element e;
-        if (obj_.at_key(key).get(e) != simdjson::SUCCESS) {
-            return std::nullopt;
-        }
-        return e;
-    }
+    std::optional<simdjson::dom::element> Find(std::string_view key) { return members_.Find(key); }
 
     // A string field that names something (an id): 1 to 128 characters.
     std::optional<std::string> Name(std::string_view key, bool required) {
@@ -360,7 +409,7 @@ public:
     }
 
 private:
-    simdjson::dom::object obj_;
+    const SortedMembers& members_;
     std::string context_;
     Status status_;
 };
@@ -418,7 +467,8 @@ void ParseInvoiceIssued(FieldReader& r, Event* ev) {
         if (!obj) {
             return;
         }
-        FieldReader ir(*obj, ItemContext("installments", i));
+        SortedMembers item_members(*obj);
+        FieldReader ir(item_members, ItemContext("installments", i));
         InstallmentSpec spec;
         std::optional<Date> due = ir.DateField("due", true);
         std::optional<int64_t> amount = ir.Money("amount", true, *cur);
@@ -461,7 +511,8 @@ void ParsePaymentReceived(FieldReader& r, Event* ev) {
         if (!obj) {
             return;
         }
-        FieldReader ar(*obj, ItemContext("allocations", i));
+        SortedMembers item_members(*obj);
+        FieldReader ar(item_members, ItemContext("allocations", i));
         AllocationSpec spec;
         std::optional<std::string> invoice = ar.Name("invoice", true);
         std::optional<int64_t> amount = ar.Money("amount", true, *cur);
@@ -717,8 +768,13 @@ ParsedLine ParseEvent(std::string_view line) {
         out.status = Status::Error("invalid_json", "the line is JSON but not an object");
         return out;
     }
+    // The canonical form is written first: the same walk finds a repeated key at any depth.
+    SortedMembers members(obj);
+    Event& ev = out.event;
+    ev.canonical.reserve(line.size() + 24);
     std::string dup;
-    if (HasDuplicateKeys(doc, &dup)) {
+    if (!WriteCanonicalEvent(members, &ev.canonical, &dup)) {
+        ev.canonical.clear();
         out.status = Status::Error("invalid_json", "key " + Quoted(dup) + " appears twice");
         // The id can still be told when it is not the repeated key.
         std::string_view id;
@@ -729,8 +785,7 @@ ParsedLine ParseEvent(std::string_view line) {
         return out;
     }
 
-    FieldReader r(obj, "");
-    Event& ev = out.event;
+    FieldReader r(members, "");
     std::optional<std::string> id = r.Name("id", true);
     if (!r.ok()) {
         out.status = r.TakeStatus();
@@ -763,7 +818,6 @@ ParsedLine ParseEvent(std::string_view line) {
         return out;
     }
 
-    WriteCanonicalEvent(obj, &ev.canonical);
     ev.content_hash = StableHash(ev.canonical);
     return out;
 }

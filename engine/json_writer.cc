@@ -110,12 +110,29 @@ size_t Utf8Length(std::string_view s, size_t i) {
     return 0;
 }
 
+// Printable ASCII other than the quote and the backslash: written as it is.
+bool IsPlain(unsigned char c) {
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 }  // namespace
 
 void JsonWriter::AppendQuoted(std::string* out, std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
     out->push_back('"');
     for (size_t i = 0; i < value.size();) {
+        // Runs of printable ASCII that need no escape are copied whole.
+        size_t run = i;
+        while (run < value.size() && IsPlain(static_cast<unsigned char>(value[run]))) {
+            ++run;
+        }
+        if (run > i) {
+            out->append(value.data() + i, run - i);
+            i = run;
+            if (i == value.size()) {
+                break;
+            }
+        }
         unsigned char c = static_cast<unsigned char>(value[i]);
         if (c >= 0x80) {
             // Text from outside (an id in a URL, say) may not be UTF-8: such bytes become

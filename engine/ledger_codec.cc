@@ -7,7 +7,7 @@ namespace rms {
 namespace {
 
 // Bumped whenever a record's encoding changes.
-constexpr uint8_t kFormatVersion = 9;
+constexpr uint8_t kFormatVersion = 10;
 
 // Appends values to a byte string.
 class Writer {
@@ -94,6 +94,18 @@ public:
         pos_ += n;
         return s;
     }
+    // A length-prefixed string, pointing into the input.
+    std::string_view View() {
+        uint64_t n = Varint();
+        if (!ok_ || n > in_.size() - pos_) {
+            ok_ = false;
+            return std::string_view();
+        }
+        std::string_view s = in_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    size_t remaining() const { return pos_ <= in_.size() ? in_.size() - pos_ : 0; }
     std::optional<std::string> OptStr() {
         if (U8() == 0) {
             return std::nullopt;
@@ -492,6 +504,85 @@ std::optional<TimelineEntry> DecodeTimelineEntry(std::string_view key, std::stri
     return e;
 }
 
+std::optional<Marker> DecodeMarker(std::string_view value) {
+    if (value.size() != 16) {
+        return std::nullopt;
+    }
+    return Marker{GetBE(value.substr(0, 8)), GetBE(value.substr(8, 8))};
+}
+
+void AppendLogEntry(std::string* block, std::string_view canonical) {
+    Writer w(block);
+    w.Str(canonical);
+}
+
+namespace {
+
+// Calls fn(seq, canonical) for each entry of the log block whose first event is `first_seq`,
+// until fn returns false. False when the block does not decode.
+template <typename Fn>
+bool ForEachInBlock(uint64_t first_seq, std::string_view block, Fn&& fn) {
+    Reader r(block);
+    uint64_t seq = first_seq;
+    while (r.ok() && r.remaining() > 0) {
+        std::string_view canonical = r.View();
+        if (!r.ok()) {
+            return false;
+        }
+        if (!fn(seq, canonical)) {
+            return true;
+        }
+        ++seq;
+    }
+    return r.ok();
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> ReadLoggedEvent(const storage::Store& store, uint64_t seq) {
+    auto block = store.Floor("e", EventLogKey(seq));
+    if (!block.ok()) {
+        return block.status();
+    }
+    std::optional<std::string> found;
+    if (!block->has_value()) {
+        return found;
+    }
+    const auto& [key, value] = **block;
+    uint64_t first = GetBE(std::string_view(key).substr(1));
+    bool decoded = ForEachInBlock(first, value, [&](uint64_t at, std::string_view canonical) {
+        if (at == seq) {
+            found = std::string(canonical);
+            return false;
+        }
+        return true;
+    });
+    if (!decoded) {
+        return Corrupt(key);
+    }
+    return found;
+}
+
+Status ForEachLoggedEvent(const storage::Store& store,
+                          const std::function<bool(uint64_t, std::string_view)>& fn) {
+    Status failed;
+    bool stopped = false;
+    Status scanned = store.Scan("e", [&](std::string_view key, std::string_view value) {
+        bool more = true;
+        if (!ForEachInBlock(GetBE(key.substr(1)), value, [&](uint64_t seq, std::string_view c) {
+                more = fn(seq, c);
+                return more;
+            })) {
+            failed = Corrupt(key);
+            return false;
+        }
+        stopped = !more;
+        return more;
+    });
+    static_cast<void>(stopped);
+    return scanned.ok() ? failed : scanned;
+}
+
 void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
                  storage::Batch* batch) {
     for (uint32_t i : dirty.customers) {
@@ -765,15 +856,6 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         ledger.RestoreFxRate(*cur, *base, rate);
         return true;
     }));
-    results.push_back(store.Scan("k", [&](std::string_view key, std::string_view value) {
-        if (value.size() != 16) {
-            failed = Corrupt(key);
-            return false;
-        }
-        state.markers.emplace(std::string(key.substr(1)),
-                              Marker{GetBE(value.substr(0, 8)), GetBE(value.substr(8, 8))});
-        return true;
-    }));
     for (Status& s : results) {
         if (!s.ok()) {
             return s;
@@ -837,8 +919,7 @@ Result<std::unique_ptr<Ledger>> RebuildFromEventLog(const storage::Store& store,
                                                     const LedgerOptions& options) {
     auto ledger = std::make_unique<Ledger>(options);
     Status failed;
-    Status scanned = store.Scan("e", [&](std::string_view key, std::string_view value) {
-        uint64_t seq = GetBE(key.substr(1));
+    Status scanned = ForEachLoggedEvent(store, [&](uint64_t seq, std::string_view value) {
         ParsedLine parsed = ParseEvent(value);
         Status s = parsed.status.ok() ? ledger->Apply(parsed.event, seq) : parsed.status;
         if (!s.ok()) {

@@ -8,8 +8,12 @@
 //   "p" idx32           payment           "n" idx32   credit note
 //   "r" idx32           promise           "h" day32   closed day (figures per currency)
 //   "a" idx32           action            "g" idx32   segment change
-//   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
-//   "k" len source id   idempotence marker (len a varint): seq64 of the event, hash64
+//   "x" cur base        latest fx rate
+//   "e" seq64           event log: one block per group commit, keyed by the seq of its first
+//                       event: the canonical JSON of each applied event, length-prefixed, in seq
+//                       order (seqs of a block are consecutive)
+//   "k" len source id   idempotence marker (len a varint): seq64 of the event, hash64; read from
+//                       the store when an event arrives, never held in memory as a whole
 //   "t" idx32 ~seq64    a customer's timeline entry, newest first (engine/timeline.h)
 //   "f" len channel step  contact effectiveness of one channel and step
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
@@ -17,7 +21,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,8 +41,18 @@ struct Marker {
 // The marker key of an event: the source's length, the source, the id. The length keeps the
 // pair unambiguous whatever bytes the two strings hold.
 std::string MarkerKey(std::string_view source, std::string_view id);
-std::string EventLogKey(uint64_t seq);
+// The key of the event-log block whose first event has `first_seq`.
+std::string EventLogKey(uint64_t first_seq);
 std::string EncodeMarker(const Marker& m);
+std::optional<Marker> DecodeMarker(std::string_view value);
+// Appends one event's canonical JSON to a log block.
+void AppendLogEntry(std::string* block, std::string_view canonical);
+
+// The canonical JSON of logged event `seq`; nullopt when it is not in the log.
+Result<std::optional<std::string>> ReadLoggedEvent(const storage::Store& store, uint64_t seq);
+// Calls fn(seq, canonical) for every logged event in seq order, until it returns false.
+Status ForEachLoggedEvent(const storage::Store& store,
+                          const std::function<bool(uint64_t, std::string_view)>& fn);
 
 // Timeline entries (engine/timeline.h): the key of one, the prefix of a customer's, and the
 // stored value. Decoding gives nullopt when the bytes are damaged.
@@ -51,11 +67,10 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
 
 struct LoadedState {
     std::unique_ptr<Ledger> ledger;
-    std::unordered_map<std::string, Marker> markers;
     uint64_t next_seq = 1;
 };
 
-// Reads the whole ledger and the markers from the store.
+// Reads the whole ledger from the store (the markers stay there).
 Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& options);
 
 // Serialises every record of `ledger` in key order: equal strings mean equal ledgers. Used to

@@ -73,12 +73,23 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // Commits `batch` atomically. Fails with code "unavailable" when the disk reserve is low or
-    // the write fails; then nothing of the batch is visible.
+    // Commits `batch` atomically, its operations in key order (a later operation on the same key
+    // still wins). Fails with code "unavailable" when the disk reserve is low or the write fails;
+    // then nothing of the batch is visible.
     Status Commit(const Batch& batch);
 
     // Reads one key; nullopt when absent. Fails with "unavailable" on a read error.
     Result<std::optional<std::string>> Get(std::string_view key) const;
+
+    // Reads many keys at once (one sorted pass, bloom filters first): the values in the order
+    // of `keys`, nullopt for each absent one. Fails with "unavailable" on any read error.
+    Result<std::vector<std::optional<std::string>>> MultiGet(
+        const std::vector<std::string>& keys) const;
+
+    // The last key at or before `key` that starts with `prefix`, and its value; nullopt when
+    // there is none.
+    Result<std::optional<std::pair<std::string, std::string>>> Floor(std::string_view prefix,
+                                                                     std::string_view key) const;
 
     // Calls `fn(key, value)` for every key starting with `prefix`, in key order, until it
     // returns false.

@@ -17,6 +17,9 @@ packages=(
   prometheus prometheus-alertmanager systemd
   # The console's browser test (tests/console): headless Chromium driven by playwright-core.
   chromium
+  # The PostgreSQL baseline of bench/run-all (its own cluster in a temp dir, started by the
+  # script); without libpq-dev rms-baselines is built without it and the quick mode in CI fails.
+  postgresql libpq-dev
 )
 # Node.js and npm for that test. A node already installed (from NodeSource, say, which bundles
 # npm and conflicts with Debian's npm package) is kept.
@@ -30,8 +33,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 
-# Debian's prometheus and alertmanager packages start their services on install (on :9090 and
-# :9093); the tests run their own servers on free loopback ports and want none of that. A
+# Debian's prometheus, alertmanager and postgresql packages start their services on install (on
+# :9090, :9093 and :5432); the tests and bench/run-all run their own servers on free loopback
+# ports and want none of that. A
 # policy-rc.d that exits 101 forbids service starts for the install; ours is removed after it.
 # One already there (Docker images ship one) is left alone.
 policy=/usr/sbin/policy-rc.d
