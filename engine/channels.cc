@@ -108,9 +108,10 @@ bool HasControl(std::string_view s) {
 void ParseChannel(const std::string& name, const toml::table& t, DeliveryConfig* config,
                   Errors* errors) {
     std::string where = "channels." + name;
-    RejectUnknown(
-        t, {"kind", "url", "from", "username", "password", "headers", "template", "timeout_ms"},
-        where, errors);
+    RejectUnknown(t,
+                  {"kind", "url", "from", "username", "password", "headers", "template",
+                   "timeout_ms", "starttls"},
+                  where, errors);
     ChannelConfig c;
     c.name = name;
     std::string kind;
@@ -120,6 +121,13 @@ void ParseChannel(const std::string& name, const toml::table& t, DeliveryConfig*
     ReadString(t, "username", &c.username, where, errors);
     ReadString(t, "password", &c.password, where, errors);
     ReadString(t, "template", &c.template_name, where, errors);
+    std::string starttls = "required";
+    ReadString(t, "starttls", &starttls, where, errors);
+    if (starttls == "off") {
+        c.starttls = false;
+    } else if (starttls != "required") {
+        errors->Add(t, where, "starttls must be \"required\" or \"off\"");
+    }
     int64_t timeout = c.timeout_ms;
     ReadInt(t, "timeout_ms", 1, 600000, &timeout, where, errors);
     c.timeout_ms = static_cast<int>(timeout);
@@ -133,6 +141,11 @@ void ParseChannel(const std::string& name, const toml::table& t, DeliveryConfig*
         }
         if (c.from.empty() || c.from.find('@') == std::string::npos || HasControl(c.from)) {
             errors->Add(t, where, "an smtp channel needs from, an e-mail address");
+        }
+        if (!c.starttls && c.url.starts_with("smtp://") && !c.username.empty()) {
+            errors->Add(t, where,
+                        "starttls = \"off\" with a username would send the password in clear; "
+                        "use smtps:// or STARTTLS");
         }
     } else if (kind == "webhook") {
         c.kind = ChannelKind::kWebhook;
@@ -464,6 +477,26 @@ std::string HeaderText(std::string_view s) {
     return ascii ? std::string(s) : "=?UTF-8?B?" + Base64(s) + "?=";
 }
 
+}  // namespace
+
+std::string HeaderSafe(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c >= 0x7f || c == '%') {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+        } else {
+            out.push_back(ch);
+        }
+    }
+    return out;
+}
+
+namespace {
+
 std::string CrLf(std::string_view body) {
     std::string out;
     for (size_t i = 0; i < body.size(); ++i) {
@@ -511,6 +544,11 @@ SendResult SendSmtp(const ChannelConfig& c, const OutgoingMessage& m,
     t.list = curl_slist_append(t.list, m.to.c_str());
     curl_easy_setopt(t.curl, CURLOPT_MAIL_FROM, c.from.c_str());
     curl_easy_setopt(t.curl, CURLOPT_MAIL_RCPT, t.list);
+    if (c.starttls && c.url.starts_with("smtp://")) {
+        // Without it libcurl speaks plain SMTP even when the relay offers STARTTLS, and would
+        // send AUTH in clear. Required: a relay that cannot upgrade fails the attempt.
+        curl_easy_setopt(t.curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    }
     if (!c.username.empty()) {
         curl_easy_setopt(t.curl, CURLOPT_USERNAME, c.username.c_str());
         curl_easy_setopt(t.curl, CURLOPT_PASSWORD, c.password.c_str());
@@ -530,7 +568,8 @@ SendResult SendWebhook(const ChannelConfig& c, const OutgoingMessage& m,
     }
     CommonOptions(t.curl, c, stop);
     t.list = curl_slist_append(t.list, "Content-Type: application/json");
-    t.list = curl_slist_append(t.list, ("Idempotency-Key: " + m.idempotency_key).c_str());
+    t.list =
+        curl_slist_append(t.list, ("Idempotency-Key: " + HeaderSafe(m.idempotency_key)).c_str());
     for (const auto& [name, value] : c.headers) {
         t.list = curl_slist_append(t.list, (name + ": " + value).c_str());
     }

@@ -48,7 +48,15 @@ struct ChannelConfig {
     std::vector<std::pair<std::string, std::string>> headers;  // webhook; values may be env:NAME
     std::string template_name;  // used when the action's step names none
     int timeout_ms = 10000;
+    // smtp:// only: require the STARTTLS upgrade before anything else is sent ("required", the
+    // default); starttls = "off" allows plain SMTP to a relay on a trusted network, never with
+    // a username.
+    bool starttls = true;
 };
+
+// `s` as one HTTP header value: bytes below 0x20, 0x7f and up, and '%' become %XX, so no id a
+// producer chose can end the header or start another.
+std::string HeaderSafe(std::string_view s);
 
 struct DeliveryConfig {
     int max_attempts = 8;

@@ -75,6 +75,10 @@ Status StringSetKey(const toml::node& node, std::string_view key,
     if (items == nullptr) {
         return KeyError(node, key, "must be a list of strings");
     }
+    if (items->empty()) {
+        // An empty list would read as "nothing allowed" but the policy reads it as "all".
+        return KeyError(node, key, "is empty: leave the key out to allow every one");
+    }
     for (const toml::node& item : *items) {
         std::optional<std::string> v = item.value<std::string>();
         if (!v || !valid(*v)) {

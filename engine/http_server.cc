@@ -308,7 +308,7 @@ private:
 }  // namespace
 
 HttpServer::HttpServer(asio::io_context& io, HttpHandlers handlers)
-    : io_(io), acceptor_(io), handlers_(handlers) {}
+    : io_(io), acceptor_(io), accept_retry_(io, "http"), handlers_(handlers) {}
 
 Status HttpServer::Listen(const std::string& host, uint16_t port) {
     Result<uint16_t> bound = OpenListener(acceptor_, host, port, "http");
@@ -323,12 +323,12 @@ Status HttpServer::Listen(const std::string& host, uint16_t port) {
 void HttpServer::Accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
         if (ec) {
-            if (ec != asio::error::operation_aborted) {
-                spdlog::warn("http: accept failed: {}", ec.message());
-                Accept();
+            if (ec != asio::error::operation_aborted && acceptor_.is_open()) {
+                accept_retry_.Failed(ec, [this] { Accept(); });
             }
             return;
         }
+        accept_retry_.Succeeded();
         std::make_shared<HttpSession>(std::move(socket), handlers_, &access_)->Start();
         Accept();
     });
@@ -338,6 +338,7 @@ void HttpServer::Stop() {
     asio::post(io_, [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        accept_retry_.Cancel();
     });
 }
 

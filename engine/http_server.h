@@ -10,6 +10,7 @@
 #include "engine/auth.h"
 #include "engine/console.h"
 #include "engine/events_endpoint.h"
+#include "engine/listener.h"
 #include "engine/query_api.h"
 #include "engine/tls.h"
 #include "metrics/engine_metrics.h"
@@ -48,6 +49,7 @@ private:
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    AcceptRetry accept_retry_;
     HttpHandlers handlers_;
     Access access_;
     uint16_t port_ = 0;

@@ -384,6 +384,7 @@ IngestServer::IngestServer(asio::io_context& io, Engine* engine, metrics::Engine
                            IngestLimits limits)
     : io_(io),
       acceptor_(io),
+      accept_retry_(io, "ingest"),
       drain_timer_(io),
       engine_(engine),
       metrics_(metrics),
@@ -409,12 +410,12 @@ Status IngestServer::Listen(const std::string& host, uint16_t port) {
 void IngestServer::Accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
         if (ec) {
-            if (ec != asio::error::operation_aborted) {
-                spdlog::warn("ingest: accept failed: {}", ec.message());
-                Accept();
+            if (ec != asio::error::operation_aborted && acceptor_.is_open()) {
+                accept_retry_.Failed(ec, [this] { Accept(); });
             }
             return;
         }
+        accept_retry_.Succeeded();
         std::shared_ptr<IngestConnection> conn;
         {
             std::lock_guard<std::mutex> lock(mu_);
@@ -455,6 +456,7 @@ void IngestServer::Drain() {
     asio::post(io_, [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        accept_retry_.Cancel();
         std::vector<std::shared_ptr<IngestConnection>> live = Live(/*start_draining=*/true);
         for (auto& c : live) {
             c->Drain();

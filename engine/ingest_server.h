@@ -14,6 +14,7 @@
 #include "engine/asio.h"
 #include "engine/auth.h"
 #include "engine/engine.h"
+#include "engine/listener.h"
 #include "engine/tls.h"
 #include "metrics/engine_metrics.h"
 
@@ -58,6 +59,7 @@ private:
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    AcceptRetry accept_retry_;
     boost::asio::steady_timer drain_timer_;
     Engine* engine_;
     metrics::EngineMetrics* metrics_;

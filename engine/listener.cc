@@ -1,5 +1,7 @@
 #include "engine/listener.h"
 
+#include <spdlog/spdlog.h>
+
 namespace rms {
 
 Result<uint16_t> OpenListener(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
@@ -25,6 +27,28 @@ Result<uint16_t> OpenListener(boost::asio::ip::tcp::acceptor& acceptor, const st
                                                 std::to_string(port) + ": " + ec.message());
     }
     return acceptor.local_endpoint().port();
+}
+
+constexpr auto kAcceptRetryPause = std::chrono::milliseconds(100);
+
+void AcceptRetry::Failed(const boost::system::error_code& ec, std::function<void()> again) {
+    if (failures_++ == 0) {
+        spdlog::warn("{}: accept failed: {}; retrying every {} ms until it works", what_,
+                     ec.message(), kAcceptRetryPause.count());
+    }
+    timer_.expires_after(kAcceptRetryPause);
+    timer_.async_wait([again = std::move(again)](const boost::system::error_code& waited) {
+        if (!waited) {
+            again();
+        }
+    });
+}
+
+void AcceptRetry::Succeeded() {
+    if (failures_ != 0) {
+        spdlog::info("{}: accepting again after {} failed accepts", what_, failures_);
+        failures_ = 0;
+    }
 }
 
 }  // namespace rms

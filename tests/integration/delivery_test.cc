@@ -68,6 +68,7 @@ kind = "smtp"
 url = "smtp://127.0.0.1:)" +
            std::to_string(smtp_port) + R"("
 from = "ar@rms.test"
+starttls = "off"
 
 [channels.whatsapp]
 kind = "webhook"

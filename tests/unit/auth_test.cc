@@ -234,6 +234,10 @@ TEST(AuthConfigTest, RefusesBadSecurityKeys) {
         {"[[producers]]\nname = \"erp\"\ntoken_sha256 = \"" + digest +
              "\"\ncurrencies = [\"usd\"]\n",
          "not a known name"},
+        {"[[producers]]\nname = \"erp\"\ntoken_sha256 = \"" + digest + "\"\nevent_types = []\n",
+         "is empty"},
+        {"[[producers]]\nname = \"erp\"\ntoken_sha256 = \"" + digest + "\"\ncurrencies = []\n",
+         "is empty"},
         {"[[producers]]\nname = \"erp\"\ntoken_sha256 = \"" + digest + "\"\nrate_per_second = 0\n",
          "above 0"},
         {"[[producers]]\nname = \"a\"\ntoken_sha256 = \"" + digest +

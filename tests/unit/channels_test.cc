@@ -99,6 +99,54 @@ TEST(DeliveryFileTest, ParsesChannelsTemplatesAndRetries) {
     EXPECT_EQ(c->templates.at("late").subject, "Invoice {invoice}: {{overdue}}");
 }
 
+// smtp:// requires the STARTTLS upgrade unless told otherwise, and never sends a password in
+// clear.
+TEST(DeliveryFileTest, StarttlsIsRequiredByDefaultAndNeverOffWithAUsername) {
+    constexpr char kDefault[] = R"([channels.email]
+kind = "smtp"
+url = "smtp://127.0.0.1:2525"
+from = "ar@example.test"
+)";
+    Result<DeliveryConfig> c = ParseDelivery(kDefault, "d.toml");
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    EXPECT_TRUE(c->channels.at("email").starttls);
+
+    constexpr char kOff[] = R"([channels.email]
+kind = "smtp"
+url = "smtp://127.0.0.1:2525"
+from = "ar@example.test"
+starttls = "off"
+)";
+    c = ParseDelivery(kOff, "d.toml");
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    EXPECT_FALSE(c->channels.at("email").starttls);
+
+    constexpr char kClear[] = R"([channels.email]
+kind = "smtp"
+url = "smtp://127.0.0.1:2525"
+from = "ar@example.test"
+username = "ar"
+password = "secret"
+starttls = "off"
+)";
+    c = ParseDelivery(kClear, "d.toml");
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.status().message().find("would send the password in clear"), std::string::npos)
+        << c.status().message();
+    EXPECT_EQ(c.status().message().find("secret"), std::string::npos);
+
+    constexpr char kBadValue[] = R"([channels.email]
+kind = "smtp"
+url = "smtp://127.0.0.1:2525"
+from = "ar@example.test"
+starttls = "maybe"
+)";
+    c = ParseDelivery(kBadValue, "d.toml");
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.status().message().find("starttls must be"), std::string::npos)
+        << c.status().message();
+}
+
 TEST(DeliveryFileTest, ReportsEveryErrorWithItsLine) {
     constexpr char kBad[] = R"([channels.email]
 kind = "smtp"

@@ -1,8 +1,6 @@
-// Found by the breaker: SendWebhook puts the action's key (which holds the producer's invoice or
-// customer id verbatim) into an "Idempotency-Key:" request header without encoding it, so an id
-// holding "\r\n" adds headers of the producer's choosing to the outbound request (header
-// injection, and request smuggling towards the receiver). SendSmtp encodes the same key with an
-// RFC 2047 word; the webhook path must not let a CR or LF through either.
+// The action's key holds the producer's invoice or customer id verbatim; put into the webhook's
+// "Idempotency-Key:" header unencoded, an id holding "\r\n" added headers of the producer's
+// choosing to the outbound request (header injection, request smuggling towards the receiver).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -19,7 +17,13 @@
 namespace rms {
 namespace {
 
-TEST(BreakerWebhookHeaderTest, IdempotencyKeyWithCrLfAddsNoHeader) {
+TEST(WebhookHeaderTest, HeaderSafeEncodesControlBytesAndPercentOnly) {
+    EXPECT_EQ(HeaderSafe("default/first reminder/invoice/I-17"),
+              "default/first reminder/invoice/I-17");
+    EXPECT_EQ(HeaderSafe("a\r\nb%c\x7f\xc3\xa9"), "a%0D%0Ab%25c%7F%C3%A9");
+}
+
+TEST(WebhookHeaderTest, IdempotencyKeyWithCrLfAddsNoHeader) {
     int srv = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(srv, 0);
     sockaddr_in sa{};
@@ -78,6 +82,9 @@ TEST(BreakerWebhookHeaderTest, IdempotencyKeyWithCrLfAddsNoHeader) {
     ASSERT_FALSE(head.empty()) << "no request arrived; send result: " << r.error;
     EXPECT_EQ(head.find("\r\nX-Injected: yes\r\n"), std::string::npos)
         << "the id injected a header into the webhook request:\n"
+        << head;
+    EXPECT_NE(head.find("Idempotency-Key: default/pre-due reminder/invoice/INV%0D%0AX-Injected"),
+              std::string::npos)
         << head;
 }
 
