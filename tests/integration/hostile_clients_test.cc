@@ -1,0 +1,449 @@
+// Hostile ingest clients against a real rmsd (issue #8), with small limits from a TOML config: a
+// producer that never reads its answers (read-ahead bound, backpressure, memory, the write
+// timeout), idle and slow-drip connections (idle_timeout_seconds), and one connection too many
+// (max_connections). In each case another connection goes on being answered.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "tests/support/rmsd_process.h"
+#include "tests/support/temp_dir.h"
+#include "tools/client.h"
+
+namespace rms {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kAnswerTimeoutMs = 10000;
+
+std::string Customer(std::string_view id, std::string_view customer) {
+    return R"({"id":")" + std::string(id) +
+           R"(","type":"customer.upserted","date":"2024-04-01","customer":")" +
+           std::string(customer) + R"("})";
+}
+
+// The value of the first sample of `name` whose labels include every one of `labels` (text such
+// as `result="ok"`), or -1 when there is none.
+double Sample(const std::string& metrics, std::string_view name,
+              const std::vector<std::string>& labels = {}) {
+    std::istringstream in(metrics);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(std::string(name), 0) != 0 || line.size() <= name.size() ||
+            (line[name.size()] != '{' && line[name.size()] != ' ')) {
+            continue;
+        }
+        bool all = true;
+        for (const std::string& label : labels) {
+            all = all && line.find(label) != std::string::npos;
+        }
+        if (all) {
+            return std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+        }
+    }
+    return -1;
+}
+
+// VmRSS of `pid` in KiB, or -1.
+int64_t RssKib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::strtoll(line.c_str() + 6, nullptr, 10);
+        }
+    }
+    return -1;
+}
+
+// The tx_queue and rx_queue bytes of the IPv4 TCP socket from 127.0.0.1:local to 127.0.0.1:remote
+// in /proc/net/tcp (bytes written but not yet acknowledged, bytes received but not yet read), or
+// {-1, -1} when there is no such socket.
+std::pair<int64_t, int64_t> SocketQueues(uint16_t local, uint16_t remote) {
+    char want[64];
+    std::snprintf(want, sizeof(want), "0100007F:%04X 0100007F:%04X", local, remote);
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t at = line.find(want);
+        if (at == std::string::npos) {
+            continue;
+        }
+        // "local remote st tx_queue:rx_queue ...", the queues in hex.
+        std::istringstream fields(line.substr(at + std::strlen(want)));
+        std::string state;
+        std::string queues;
+        fields >> state >> queues;
+        size_t colon = queues.find(':');
+        if (colon == std::string::npos) {
+            return {-1, -1};
+        }
+        return {std::strtoll(queues.substr(0, colon).c_str(), nullptr, 16),
+                std::strtoll(queues.substr(colon + 1).c_str(), nullptr, 16)};
+    }
+    return {-1, -1};
+}
+
+// A raw non-blocking TCP client that only writes: the producer that never reads its answers. Its
+// receive buffer is made small before connecting, so the answers owed to it back up soon.
+class NeverReader {
+public:
+    ~NeverReader() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+
+    // Connects to 127.0.0.1:port; false on failure.
+    bool Connect(uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd_ < 0) {
+            return false;
+        }
+        int rcvbuf = 4096;
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+            return false;
+        }
+        return ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK) == 0;
+    }
+
+    // Writes from `bytes` at offset written() until the socket would block. Returns false on a
+    // socket error (the peer reset the connection, say); errno is kept in error().
+    bool WriteUntilBlocked(std::string_view bytes) {
+        while (written_ < bytes.size()) {
+            ssize_t n = ::send(fd_, bytes.data() + written_, bytes.size() - written_, MSG_NOSIGNAL);
+            if (n > 0) {
+                written_ += static_cast<size_t>(n);
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                return true;
+            }
+            error_ = n < 0 ? errno : 0;
+            return false;
+        }
+        return true;
+    }
+
+    size_t written() const { return written_; }
+    int error() const { return error_; }
+    uint16_t local_port() const {
+        sockaddr_in addr{};
+        socklen_t size = sizeof(addr);
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size);
+        return ntohs(addr.sin_port);
+    }
+
+private:
+    int fd_ = -1;
+    size_t written_ = 0;
+    int error_ = 0;
+};
+
+class HostileClientTest : public testing::Test {
+protected:
+    // Starts rmsd with `config` as its TOML file.
+    void StartRmsd(const std::string& config) {
+        Result<TempDir> dir = TempDir::Create("hostile");
+        ASSERT_TRUE(dir.ok()) << dir.status().message();
+        dir_ = std::make_unique<TempDir>(std::move(dir).value());
+        std::string path = dir_->Path("rms.toml");
+        std::ofstream(path) << config;
+        Result<std::unique_ptr<RmsdProcess>> rmsd =
+            RmsdProcess::Start(dir_->Path("data"), {"--config", path});
+        ASSERT_TRUE(rmsd.ok()) << rmsd.status().message();
+        rmsd_ = std::move(rmsd).value();
+    }
+
+    std::unique_ptr<LineClient> Connect() {
+        Result<LineClient> client = LineClient::Connect("127.0.0.1", rmsd_->ingest_port());
+        EXPECT_TRUE(client.ok()) << client.status().message();
+        return client.ok() ? std::make_unique<LineClient>(std::move(client).value()) : nullptr;
+    }
+
+    // Sends one new customer event on `client`; true when it is answered ok.
+    bool Apply(LineClient& client) {
+        std::string id = "live-" + std::to_string(++live_events_);
+        Status written = client.WriteAll(Customer(id, "CL") + "\n", kAnswerTimeoutMs);
+        if (!written.ok()) {
+            last_failure_ = "write: " + written.message();
+            return false;
+        }
+        Result<std::string> answer = client.ReadLine(kAnswerTimeoutMs);
+        if (!answer.ok()) {
+            last_failure_ = "read: " + answer.status().message();
+            return false;
+        }
+        last_failure_ = *answer;
+        return answer->find(R"("ok":true)") != std::string::npos &&
+               answer->find(id) != std::string::npos;
+    }
+
+    std::string Metrics() {
+        Result<HttpResponse> response = HttpGet("127.0.0.1", rmsd_->http_port(), "/metrics");
+        EXPECT_TRUE(response.ok()) << response.status().message();
+        return response.ok() ? response->body : std::string();
+    }
+
+    double OkCustomers() {
+        return Sample(Metrics(), "rms_events_total",
+                      {R"(type="customer.upserted")", R"(result="ok")"});
+    }
+
+    double OpenConnections() { return Sample(Metrics(), "rms_ingest_connections"); }
+
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<RmsdProcess> rmsd_;
+    int live_events_ = 0;
+    std::string last_failure_;
+};
+
+// A producer that writes and never reads: once max_unanswered answers are owed and the answers
+// fill the socket buffers, rmsd stops reading it, so its writes block; memory stays bounded; a
+// second connection is answered meanwhile; after idle_timeout_seconds with its answers unread,
+// rmsd closes it.
+TEST_F(HostileClientTest, ClientThatNeverReadsIsThrottledThenClosed) {
+    constexpr size_t kMaxUnanswered = 32;
+    constexpr int kTimeoutSeconds = 2;
+    StartRmsd("max_unanswered = " + std::to_string(kMaxUnanswered) +
+              "\nidle_timeout_seconds = " + std::to_string(kTimeoutSeconds) + "\n");
+    ASSERT_NE(rmsd_, nullptr);
+    int64_t rss_before = RssKib(rmsd_->pid());
+    ASSERT_GT(rss_before, 0);
+
+    // 300,000 events of about 87 bytes: 26 MB, more than the socket buffers on both sides can
+    // hold, so the writes can only block if rmsd stops reading.
+    constexpr size_t kLines = 300000;
+    std::string bytes;
+    bytes.reserve(kLines * 128);
+    for (size_t i = 0; i < kLines; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof(id), "stuck-%06zu", i);
+        bytes += Customer(id, "C" + std::to_string(i % 1000));
+        bytes += '\n';
+    }
+    NeverReader stuck;
+    ASSERT_TRUE(stuck.Connect(rmsd_->ingest_port()));
+
+    // Write until no byte has been taken for 1.5 s: backpressure.
+    Clock::time_point deadline = Clock::now() + std::chrono::seconds(60);
+    Clock::time_point last_progress = Clock::now();
+    size_t last_written = 0;
+    while (Clock::now() - last_progress < milliseconds(1500)) {
+        ASSERT_TRUE(stuck.WriteUntilBlocked(bytes)) << "errno " << stuck.error();
+        ASSERT_LT(stuck.written(), bytes.size())
+            << "rmsd took all " << kLines << " lines from a client that reads nothing\n"
+            << rmsd_->LogTail(1500);
+        ASSERT_LT(Clock::now(), deadline) << "the writes never stopped";
+        if (stuck.written() != last_written) {
+            last_written = stuck.written();
+            last_progress = Clock::now();
+        }
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    size_t lines_written = 0;
+    for (size_t i = 0; i < stuck.written(); ++i) {
+        lines_written += bytes[i] == '\n' ? 1 : 0;
+    }
+
+    // Another connection is answered while the first is stuck.
+    std::unique_ptr<LineClient> other = Connect();
+    ASSERT_NE(other, nullptr);
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_TRUE(Apply(*other)) << last_failure_ << "\n" << rmsd_->LogTail(1500);
+    }
+
+    // What rmsd applied of the stuck client's lines is what its answers in the kernel's buffers
+    // account for (rmsd's send queue and the client's receive queue, answers of at least
+    // kMinAnswerBytes), plus at most max_unanswered lines owed and not yet handed to the kernel.
+    double applied = OkCustomers() - live_events_;
+    auto [server_tx, server_rx] = SocketQueues(rmsd_->ingest_port(), stuck.local_port());
+    auto [client_tx, client_rx] = SocketQueues(stuck.local_port(), rmsd_->ingest_port());
+    ASSERT_GE(server_tx, 0) << "no socket of rmsd to port " << stuck.local_port();
+    ASSERT_GE(client_rx, 0);
+    // {"ok":true,"id":"stuck-NNNNNN"} and its newline.
+    constexpr double kMinAnswerBytes = 32;
+    double in_kernel = static_cast<double>(server_tx + client_rx) / kMinAnswerBytes;
+    double bound = in_kernel + kMaxUnanswered;
+    std::printf(
+        "stuck client: wrote %zu lines, %.0f applied, bound %.0f (answers in kernel %lld + %lld "
+        "bytes), lines in kernel %lld + %lld bytes; rmsd RSS %lld -> %lld KiB\n",
+        lines_written, applied, bound, static_cast<long long>(server_tx),
+        static_cast<long long>(client_rx), static_cast<long long>(client_tx),
+        static_cast<long long>(server_rx), static_cast<long long>(rss_before),
+        static_cast<long long>(RssKib(rmsd_->pid())));
+    EXPECT_GE(applied, static_cast<double>(kMaxUnanswered));
+    EXPECT_LE(applied, bound);
+    EXPECT_LT(applied, static_cast<double>(lines_written));
+
+    // Bounded memory: the read-ahead, not the 26 MB offered, decides what rmsd holds. The events
+    // applied (about 100,000, for the answers the kernel holds) take some 35 MiB of store and
+    // ledger; without the read-ahead limit rmsd takes in everything and grows by some 300 MiB.
+    int64_t rss_after = RssKib(rmsd_->pid());
+    EXPECT_LT(rss_after - rss_before, 64 * 1024)
+        << "RSS grew from " << rss_before << " KiB to " << rss_after << " KiB";
+
+    // The write timeout: with nothing read for idle_timeout_seconds, rmsd closes the stuck one,
+    // within two timer periods. The other connection is kept busy and stays open.
+    Clock::time_point stalled = Clock::now();
+    deadline = stalled + std::chrono::seconds(4 * kTimeoutSeconds + 5);
+    bool closed = false;
+    while (!closed && Clock::now() < deadline) {
+        ASSERT_TRUE(Apply(*other)) << last_failure_ << "\n" << rmsd_->LogTail(1500);
+        closed = OpenConnections() == 1;
+        std::this_thread::sleep_for(milliseconds(200));
+    }
+    ASSERT_TRUE(closed) << "the stuck connection is still open\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(rmsd_->LogTail().find("has not read its answers"), std::string::npos)
+        << rmsd_->LogTail(1500);
+    // The client sees it too: its socket was reset (rmsd closed it with unread bytes).
+    bool reset = false;
+    for (int i = 0; i < 50 && !reset; ++i) {
+        reset = !stuck.WriteUntilBlocked(bytes);
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+    EXPECT_TRUE(reset) << "writes to the closed connection still succeed";
+    EXPECT_TRUE(Apply(*other)) << last_failure_;
+}
+
+// A connection that sends nothing is closed after idle_timeout_seconds: the client reads end of
+// stream. A connection sending a line every 300 ms meanwhile stays open.
+TEST_F(HostileClientTest, IdleConnectionIsClosed) {
+    StartRmsd("idle_timeout_seconds = 1\n");
+    ASSERT_NE(rmsd_, nullptr);
+    std::unique_ptr<LineClient> idle = Connect();
+    std::unique_ptr<LineClient> busy = Connect();
+    ASSERT_NE(idle, nullptr);
+    ASSERT_NE(busy, nullptr);
+
+    Clock::time_point start = Clock::now();
+    Result<std::string> eof = Status::Error("timeout", "not read yet");
+    while (Clock::now() - start < std::chrono::seconds(6)) {
+        ASSERT_TRUE(Apply(*busy)) << last_failure_;
+        eof = idle->ReadLine(300);
+        if (eof.ok() || eof.status().code() != "timeout") {
+            break;
+        }
+    }
+    auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+    ASSERT_FALSE(eof.ok()) << "an idle connection got an answer: " << *eof;
+    EXPECT_EQ(eof.status().code(), "connection_closed")
+        << eof.status().message() << " after " << elapsed << " ms";
+    EXPECT_GE(elapsed, 900) << "closed before the idle timeout";
+
+    // The busy one was not idle: still open, still answered.
+    EXPECT_TRUE(Apply(*busy)) << last_failure_;
+}
+
+// Slow drip: one byte of an unfinished line every 300 ms. rmsd has no line deadline: each read
+// restarts the idle timer, so the connection stays open as long as bytes trickle in (what bounds
+// it is the 64 KiB line limit, not time), and the line is answered once its newline comes.
+TEST_F(HostileClientTest, SlowDripResetsTheIdleTimer) {
+    StartRmsd("idle_timeout_seconds = 1\n");
+    ASSERT_NE(rmsd_, nullptr);
+    std::unique_ptr<LineClient> drip = Connect();
+    std::unique_ptr<LineClient> other = Connect();
+    ASSERT_NE(drip, nullptr);
+    ASSERT_NE(other, nullptr);
+    drip->SetNoDelay(true);
+
+    std::string line = Customer("drip-1", "CD");
+    // 12 bytes at 300 ms: 3.6 s, more than three idle timeouts.
+    constexpr size_t kDripped = 12;
+    for (size_t i = 0; i < kDripped; ++i) {
+        ASSERT_TRUE(drip->WriteAll(line.substr(i, 1), 1000).ok());
+        Result<std::string> early = drip->ReadLine(300);
+        ASSERT_FALSE(early.ok()) << "an answer before the line ended: " << *early;
+        ASSERT_EQ(early.status().code(), "timeout")
+            << "byte " << i << ": " << early.status().message() << "\n"
+            << rmsd_->LogTail(1500);
+        ASSERT_TRUE(Apply(*other)) << last_failure_;
+    }
+    ASSERT_TRUE(drip->WriteAll(line.substr(kDripped) + "\n", 1000).ok());
+    Result<std::string> answer = drip->ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(answer.ok()) << answer.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(answer->find(R"("ok":true)"), std::string::npos) << *answer;
+    EXPECT_NE(answer->find("drip-1"), std::string::npos) << *answer;
+
+    // Once the drip stops and nothing is owed, the idle timeout applies again.
+    Result<std::string> eof = drip->ReadLine(5000);
+    ASSERT_FALSE(eof.ok());
+    EXPECT_EQ(eof.status().code(), "connection_closed") << eof.status().message();
+}
+
+// With max_connections = 4 the fifth connection is accepted and closed at once with no answer,
+// and counted as refused; the four go on; once one of them closes, a new one is accepted.
+TEST_F(HostileClientTest, ConnectionsBeyondTheLimitAreRefused) {
+    StartRmsd("max_connections = 4\n");
+    ASSERT_NE(rmsd_, nullptr);
+    std::vector<std::unique_ptr<LineClient>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(Connect());
+        ASSERT_NE(clients.back(), nullptr);
+        // Answered, so rmsd has taken it as one of its connections.
+        ASSERT_TRUE(Apply(*clients.back())) << "connection " << i << ": " << last_failure_;
+    }
+    EXPECT_EQ(OpenConnections(), 4);
+
+    std::unique_ptr<LineClient> fifth = Connect();
+    ASSERT_NE(fifth, nullptr);  // the kernel completes the handshake; rmsd closes it
+    // The event it sends is not applied: no answer, end of stream (or a reset).
+    (void)fifth->WriteAll(Customer("refused-1", "CR") + "\n", 1000);
+    Result<std::string> refused = fifth->ReadLine(5000);
+    ASSERT_FALSE(refused.ok()) << "the fifth connection got an answer: " << *refused;
+    EXPECT_NE(refused.status().code(), "timeout") << "the fifth connection was left open";
+    std::string metrics = Metrics();
+    EXPECT_EQ(Sample(metrics, "rms_events_total", {R"(type="connection")", R"(result="refused")"}),
+              1)
+        << metrics;
+    EXPECT_EQ(Sample(metrics, "rms_ingest_connections"), 4) << metrics;
+    EXPECT_EQ(OkCustomers(), live_events_) << "the refused connection's event was applied";
+
+    for (size_t i = 0; i < clients.size(); ++i) {
+        EXPECT_TRUE(Apply(*clients[i])) << "connection " << i << ": " << last_failure_;
+    }
+
+    // One closes; once rmsd has let it go, a new connection is accepted and answered.
+    clients.pop_back();
+    Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+    while (OpenConnections() != 3 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    ASSERT_EQ(OpenConnections(), 3);
+    std::unique_ptr<LineClient> again = Connect();
+    ASSERT_NE(again, nullptr);
+    EXPECT_TRUE(Apply(*again)) << last_failure_ << "\n" << rmsd_->LogTail(1500);
+    EXPECT_EQ(
+        Sample(Metrics(), "rms_events_total", {R"(type="connection")", R"(result="refused")"}), 1);
+    for (size_t i = 0; i < clients.size(); ++i) {
+        EXPECT_TRUE(Apply(*clients[i])) << "connection " << i << ": " << last_failure_;
+    }
+}
+
+}  // namespace
+}  // namespace rms
