@@ -10,6 +10,7 @@
 //   "a" idx32           action            "g" idx32   segment change
 //   "x" cur base        latest fx rate    "e" seq64   event log: the event's canonical JSON
 //   "k" len source id   idempotence marker (len a varint): seq64 of the event, hash64
+//   "o" len topic part32  Kafka: the next offset of that partition to consume (int64)
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
 // Derived totals (books, per-customer lists, deadlines) are not stored: Load recomputes them.
 #pragma once
@@ -35,6 +36,13 @@ struct Marker {
 std::string MarkerKey(std::string_view source, std::string_view id);
 std::string EventLogKey(uint64_t seq);
 std::string EncodeMarker(const Marker& m);
+
+// Kafka mode (issue #9): the key of a topic partition's consumed position, and its value, the
+// offset of the next message to consume. Written in the batch of the state that message made.
+std::string OffsetKey(std::string_view topic, int32_t partition);
+std::string EncodeOffset(int64_t next_offset);
+// Fails with "unavailable" when the stored value is not 8 bytes.
+[[nodiscard]] Result<int64_t> DecodeOffset(std::string_view value);
 
 // Writes every record in `dirty`, and the meta record, into `batch`.
 void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,

@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   # TLS (engine/tls, tools/client) and the test certificates made at run time.
   libssl-dev openssl
+  # Kafka scale-out (engine/kafka_*, issue #9): the client and its mock cluster for the tests.
+  librdkafka-dev
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
 )
