@@ -87,6 +87,12 @@ public:
     [[nodiscard]] Result<std::optional<int64_t>> ConsumedOffset(std::string_view topic,
                                                                 int32_t partition) const;
 
+    // Events applied and committed since the store was made (the event log's length).
+    uint64_t EventsApplied() const {
+        std::shared_lock<std::shared_mutex> lock(state_mu_);
+        return next_seq_ - 1;
+    }
+
     // Runs `fn` with the committed ledger under a shared lock.
     template <typename Fn>
     auto Read(Fn&& fn) const {
