@@ -224,7 +224,6 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* parts) {
         }
         p->engine = std::move(opened).value();
         p->next = stored->value_or(-1);
-        p->progress->committed = p->next;
         tp.offset = *stored ? **stored : RD_KAFKA_OFFSET_BEGINNING;
 
         int64_t low = 0, high = 0;
@@ -236,6 +235,7 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* parts) {
             high = 0;
         }
         p->rebuild_from = stored->value_or(low);
+        p->progress->committed = p->rebuild_from;
         p->rebuild_until = high;
         p->assigned_at = std::chrono::steady_clock::now();
         p->serving = p->rebuild_from >= high;
