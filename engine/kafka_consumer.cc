@@ -54,6 +54,11 @@ struct KafkaConsumer::Partition {
     int64_t rebuild_until = 0;
     std::chrono::steady_clock::time_point assigned_at;
     std::atomic<bool> serving{false};
+    // The messages between the stored position (or 0) and the partition's first offset are gone
+    // from Kafka (retention): the state cannot be rebuilt, so the partition is never served.
+    bool history_lost = false;
+    // The position last committed to Kafka, for lag monitoring only.
+    int64_t reported = -1;
 };
 
 // librdkafka's callbacks: C functions that find the consumer through their opaque pointer.
@@ -95,7 +100,7 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Start(KafkaOptions options
         {"bootstrap.servers", o.brokers},
         {"group.id", o.group},
         {"partition.assignment.strategy", "cooperative-sticky"},
-        // The store holds the positions; Kafka's committed offsets are never read.
+        // The store holds the positions; what is committed to Kafka is for lag tools only.
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
@@ -234,13 +239,24 @@ void KafkaConsumer::Assign(rd_kafka_topic_partition_list_t* parts) {
                          tp.partition, rd_kafka_err2str(w));
             high = 0;
         }
-        p->rebuild_from = stored->value_or(low);
+        p->rebuild_from = stored->value_or(0);
         p->progress->committed = p->rebuild_from;
         p->rebuild_until = high;
         p->assigned_at = std::chrono::steady_clock::now();
-        p->serving = p->rebuild_from >= high;
-        spdlog::info("kafka: assigned partition {}: stored position {}, end {}{}", tp.partition,
-                     p->rebuild_from, high, p->serving ? "" : ", rebuilding");
+        p->history_lost = p->rebuild_from < low;
+        p->serving = !p->history_lost && p->rebuild_from >= high;
+        if (p->history_lost) {
+            // Consuming what is left would make a state that misses the deleted events.
+            spdlog::error(
+                "kafka: partition {}: messages {} to {} are no longer in Kafka (retention), so "
+                "its state cannot be rebuilt; it is not served. Keep the topic's whole log "
+                "(docs/scale-out.md)",
+                tp.partition, p->rebuild_from, low - 1);
+            tp.offset = RD_KAFKA_OFFSET_END;
+        } else {
+            spdlog::info("kafka: assigned partition {}: stored position {}, end {}{}", tp.partition,
+                         p->rebuild_from, high, p->serving ? "" : ", rebuilding");
+        }
         std::lock_guard<std::mutex> lock(mu_);
         partitions_[tp.partition] = std::move(p);
     }
@@ -300,7 +316,7 @@ void KafkaConsumer::Dispatch(const rd_kafka_message_t& m) {
         return;  // fetched before a revoke
     }
     Partition& p = *it->second;
-    if (p.progress->failed || (p.next >= 0 && m.offset < p.next) ||
+    if (p.history_lost || p.progress->failed || (p.next >= 0 && m.offset < p.next) ||
         (p.has_pending && m.offset < p.pending_next)) {
         return;  // a rewind is due, or the message is already consumed
     }
@@ -382,7 +398,7 @@ void KafkaConsumer::Tick() {
         if (p->progress->failed) {
             Rewind(*p);
         }
-        if (!p->serving && p->progress->committed >= p->rebuild_until) {
+        if (!p->serving && !p->history_lost && p->progress->committed >= p->rebuild_until) {
             p->serving = true;
             double seconds = SecondsSince(p->assigned_at);
             uint64_t messages = static_cast<uint64_t>(p->rebuild_until - p->rebuild_from);
@@ -394,7 +410,25 @@ void KafkaConsumer::Tick() {
     if (std::chrono::steady_clock::now() - last_gauges_ >= kGaugeInterval) {
         last_gauges_ = std::chrono::steady_clock::now();
         PublishGauges();
+        ReportPositions();
     }
+}
+
+void KafkaConsumer::ReportPositions() {
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
+    for (auto& [id, p] : partitions_) {
+        int64_t committed = p->progress->committed;
+        if (committed > p->reported) {
+            rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), id)->offset = committed;
+            p->reported = committed;
+        }
+    }
+    if (list->cnt > 0) {
+        // Asynchronous, and never read back: a failure only delays what lag tools show.
+        rd_kafka_commit(rk_, list, 1);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
 }
 
 ClusterParts KafkaConsumer::Parts() const {
@@ -467,6 +501,10 @@ std::string KafkaConsumer::PartsJson() const {
         w.Bool(serving);
         w.Key("position");
         w.Int(p->progress->committed);
+        if (p->history_lost) {
+            w.Key("history_lost");
+            w.Bool(true);
+        }
         w.Key("events_applied");
         w.Int(static_cast<int64_t>(p->engine->EventsApplied()));
         w.EndObject();

@@ -89,6 +89,9 @@ private:
     // Serving transitions, seeks after a failed commit, the gauges.
     void Tick();
     void Rewind(Partition& p);
+    // Commits the stored positions to Kafka as the group's offsets, so that lag tools see them.
+    // rmsd itself never reads them back.
+    void ReportPositions();
     void PublishGauges();
     std::vector<std::shared_ptr<Partition>> Snapshot() const;
 
