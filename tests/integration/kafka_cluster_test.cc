@@ -342,6 +342,27 @@ TEST_F(KafkaClusterTest, KilledAndJoiningInstancesEndWithTheFiguresOfOneInstance
     EXPECT_EQ(duplicates_after - duplicates_before, static_cast<double>(kResent));
     EXPECT_EQ(Figures(KpisJson(after)), Figures(*single_kpis));
 
+    // The gateway cannot key an event that names an invoice but not its customer.
+    {
+        auto client = LineClient::Connect("127.0.0.1", b->ingest_port());
+        ASSERT_TRUE(client.ok());
+        std::string invoice;
+        for (const std::string& line : lines_) {
+            if (invoice.empty()) {
+                invoice = Member(line, "invoice");
+            }
+        }
+        ASSERT_FALSE(invoice.empty());
+        std::string answer;
+        Status sent = SendPipelined(
+            *client,
+            {R"({"id":"keyless","type":"dispute.opened","date":"2013-09-30","invoice":")" +
+             invoice + R"("})"},
+            1, [&](size_t, std::string_view a) { answer = a; });
+        ASSERT_TRUE(sent.ok()) << sent.message();
+        EXPECT_NE(answer.find(R"("error":"missing_field")"), std::string::npos) << answer;
+    }
+
     // A group of one, D, rebuilds all six partitions from their start; killed and restarted, it
     // is assigned all six again and resumes each from its stored position, so that its second
     // life answers no duplicate at all.
