@@ -449,6 +449,11 @@ void KafkaConsumer::PublishGauges() {
     }
     kafka_metrics_->SetPartitions(static_cast<int64_t>(parts.size()), rebuilding);
     ClusterParts sum = Parts();
+    // A currency whose partitions all moved away reads 0 here, not its last amounts: another
+    // instance now reports them, and Prometheus sums the two.
+    for (const std::string& code : published_currencies_) {
+        sum.currencies.try_emplace(code);
+    }
     metrics_->SetBusinessDate(
         sum.business_date ? std::optional<int64_t>(int64_t{sum.business_date->days()} * 86400)
                           : std::nullopt);
@@ -473,6 +478,7 @@ void KafkaConsumer::PublishGauges() {
         g.disputed = static_cast<double>(fp.disputed) / unit;
         g.unapplied = static_cast<double>(fp.unapplied) / unit;
         metrics_->SetCurrency(code, g);
+        published_currencies_.insert(code);
         kafka_metrics_->SetSalesWindow(code, static_cast<double>(fp.sales_window) / unit);
         kafka_metrics_->SetCeiStart(code, static_cast<double>(fp.start) / unit);
     }

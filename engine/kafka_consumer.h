@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -107,6 +108,7 @@ private:
     std::atomic<bool> assigned_once_{false};
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point last_gauges_;  // consumer thread only
+    std::set<std::string> published_currencies_;         // consumer thread only
     std::thread thread_;
 };
 

@@ -18,6 +18,7 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -126,9 +127,9 @@ std::map<int64_t, Owned> OwnedPartitions(std::string_view parts_json) {
     return out;
 }
 
-// The sum of rms_events_total samples with result="duplicate" in the /metrics of `port`; -1 when
-// it cannot be read.
-double Duplicates(uint16_t port) {
+// The sum of the samples of `family` whose labels contain `label` in the /metrics of `port`; -1
+// when it cannot be read.
+double SampleSum(uint16_t port, const std::string& family, std::string_view label) {
     Result<std::string> text = Get(port, "/metrics");
     if (!text.ok()) {
         return -1;
@@ -136,15 +137,19 @@ double Duplicates(uint16_t port) {
     const std::string& metrics = *text;
     double sum = 0;
     size_t at = 0;
-    while ((at = metrics.find("rms_events_total{", at)) != std::string::npos) {
-        size_t end = metrics.find('\n', at);
-        std::string line = metrics.substr(at, end - at);
-        if (line.find(R"(result="duplicate")") != std::string::npos) {
+    while ((at = metrics.find("\n" + family + "{", at)) != std::string::npos) {
+        size_t end = metrics.find('\n', at + 1);
+        std::string line = metrics.substr(at + 1, end - at - 1);
+        if (line.find(label) != std::string::npos) {
             sum += std::stod(line.substr(line.rfind(' ') + 1));
         }
         at = end;
     }
     return sum;
+}
+
+double Duplicates(uint16_t port) {
+    return SampleSum(port, "rms_events_total", R"(result="duplicate")");
 }
 
 // {"business_date", "currencies"} of a /v1/kpis answer, minified, to compare byte for byte.
@@ -474,6 +479,27 @@ TEST_F(KafkaClusterTest, GeneratedStreamMatchesOneInstanceAfterAJoinAndAKill) {
     ASSERT_FALSE(merged.empty());
     EXPECT_EQ(Figures(merged), Figures(single_kpis));
     EXPECT_NE(Figures(merged).find("EUR"), std::string::npos);
+
+    // What Prometheus sums: each instance's amounts add up to the single instance's (in major
+    // units as doubles, so to a rounding of the last digits).
+    Result<std::unique_ptr<RmsdProcess>> single = RmsdProcess::Start(dir->Path("single"));
+    ASSERT_TRUE(single.ok()) << single.status().message();
+    for (std::string_view currency : {"EUR", "GBP", "USD"}) {
+        SCOPED_TRACE(std::string(currency));
+        const std::string label = "currency=\"" + std::string(currency) + "\"";
+        double expected = SampleSum((*single)->http_port(), "rms_receivables_open_amount", label);
+        ASSERT_GT(expected, 0);
+        // The gauges follow the commits within a poll loop or two: wait for them to.
+        double cluster = 0;
+        WaitUntil(
+            [&] {
+                cluster = SampleSum(b->http_port(), "rms_receivables_open_amount", label) +
+                          SampleSum(c->http_port(), "rms_receivables_open_amount", label);
+                return std::abs(cluster - expected) <= 1e-6 * expected;
+            },
+            10000);
+        EXPECT_NEAR(cluster, expected, 1e-6 * expected);
+    }
 }
 
 }  // namespace
