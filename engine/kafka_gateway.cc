@@ -86,6 +86,10 @@ Result<std::unique_ptr<KafkaGateway>> KafkaGateway::Start(const KafkaOptions& op
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"linger.ms", "2"},
+        // An answer within 30 s, not librdkafka's 5 minutes, when Kafka cannot be reached. A
+        // message that timed out may still have been written: the producer's resend then
+        // answers duplicate at the owner.
+        {"message.timeout.ms", "30000"},
         // The Java client's partitioner, should anything be produced without a partition.
         {"partitioner", "murmur2_random"},
     };
