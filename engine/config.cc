@@ -208,6 +208,23 @@ Status CheckSecurityConfig(const SecurityConfig& sec) {
     return Status::Ok();
 }
 
+// kafka_settings = { "session.timeout.ms" = "10000", ... }: librdkafka settings as strings.
+Status KafkaSettingsKey(const toml::node& node, std::string_view key, KafkaOptions* kafka) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) {
+        return KeyError(node, key, "must be a table of strings");
+    }
+    for (const auto& [name, value] : *table) {
+        const auto* text = value.as_string();
+        if (text == nullptr) {
+            return KeyError(value, std::string(key) + "." + std::string(name.str()),
+                            "must be a string");
+        }
+        kafka->settings.emplace_back(std::string(name.str()), text->get());
+    }
+    return Status::Ok();
+}
+
 Status LoadConfigFile(const std::string& path, Config* c) {
     toml::table table;
     try {
@@ -275,6 +292,10 @@ Status LoadConfigFile(const std::string& path, Config* c) {
         {"tls_http", [c](auto& n, auto k) { return BoolKey(n, k, &c->security.tls_http); }},
         {"producers", [c](auto& n, auto k) { return ProducersKey(n, k, &c->security); }},
         {"http_users", [c](auto& n, auto k) { return HttpUsersKey(n, k, &c->security); }},
+        {"kafka_brokers", [c](auto& n, auto k) { return StringKey(n, k, &c->kafka.brokers); }},
+        {"kafka_topic", [c](auto& n, auto k) { return StringKey(n, k, &c->kafka.topic); }},
+        {"kafka_group", [c](auto& n, auto k) { return StringKey(n, k, &c->kafka.group); }},
+        {"kafka_settings", [c](auto& n, auto k) { return KafkaSettingsKey(n, k, &c->kafka); }},
     };
     for (const auto& [key, node] : table) {
         auto it = keys.find(key.str());

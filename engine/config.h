@@ -8,6 +8,7 @@
 #include "engine/auth.h"
 #include "engine/engine.h"
 #include "engine/ingest_server.h"
+#include "engine/kafka_consumer.h"
 #include "engine/status.h"
 #include "engine/tls.h"
 
@@ -41,6 +42,8 @@ struct Config {
     EngineOptions engine;
     IngestLimits limits;
     SecurityConfig security;
+    // Kafka mode (issue #9) when `kafka.brokers` is set: docs/scale-out.md.
+    KafkaOptions kafka;
 };
 
 // Reads a TOML file into `config`, leaving unset keys alone. Unknown keys, wrong types and

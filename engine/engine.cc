@@ -78,7 +78,9 @@ Engine::Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
     }
     // Counters count what happens from start-up on (Prometheus handles the reset).
     actions_published_ = ledger_->actions().size();
-    metrics_->SetPromiseBaseline(ledger_->promise_transitions());
+    if (options_.publish_figures) {
+        metrics_->SetPromiseBaseline(ledger_->promise_transitions());
+    }
     PublishMetrics();
     thread_ = std::thread([this] { Run(); });
 }
@@ -249,7 +251,19 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             }
             size_t k = 0;
             for (size_t i = 0; i < group->size(); ++i) {
-                for (PendingEvent& pending : (*group)[i].events) {
+                Submission& sub = (*group)[i];
+                if (sub.consumed) {
+                    Status in_order = TakeRange(*sub.consumed, &batch);
+                    if (!in_order.ok()) {
+                        for (const PendingEvent& p : sub.events) {
+                            decisions[i].push_back(
+                                Decision{ErrorAnswer(p.event.id, p.line, in_order), "unavailable"});
+                        }
+                        k += sub.events.size();
+                        continue;
+                    }
+                }
+                for (PendingEvent& pending : sub.events) {
                     if (!stored.ok()) {
                         decisions[i].push_back(
                             Decision{ErrorAnswer(pending.event.id, pending.line, stored.status()),
@@ -283,6 +297,7 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
                               committed.message());
             }
             last_commit_ok_ = false;
+            consumed_.clear();
             for (size_t i = 0; i < group->size(); ++i) {
                 decisions[i].resize((*group)[i].events.size());
                 for (size_t k = 0; k < decisions[i].size(); ++k) {
@@ -379,6 +394,45 @@ Result<std::optional<Engine::TimelinePage>> Engine::Timeline(std::string_view cu
     return std::optional<TimelinePage>(std::move(page));
 }
 
+Result<std::optional<int64_t>> Engine::ConsumedOffset(std::string_view topic,
+                                                      int32_t partition) const {
+    Result<std::optional<std::string>> stored = store_->Get(OffsetKey(topic, partition));
+    if (!stored.ok()) {
+        return stored.status();
+    }
+    if (!stored->has_value()) {
+        return std::optional<int64_t>();
+    }
+    Result<int64_t> offset = DecodeOffset(**stored);
+    if (!offset.ok()) {
+        return offset.status();
+    }
+    return std::optional<int64_t>(*offset);
+}
+
+Status Engine::TakeRange(const ConsumedRange& range, storage::Batch* batch) {
+    auto key = std::make_pair(range.topic, range.partition);
+    auto it = consumed_.find(key);
+    if (it == consumed_.end()) {
+        Result<std::optional<int64_t>> stored = ConsumedOffset(range.topic, range.partition);
+        if (!stored.ok()) {
+            return stored.status();
+        }
+        // Nothing stored: the partition's first messages, wherever the log starts.
+        int64_t start = stored->value_or(range.first_offset);
+        it = consumed_.emplace(key, start).first;
+    }
+    if (it->second != range.first_offset) {
+        return Status::Error("unavailable",
+                             "partition " + range.topic + "/" + std::to_string(range.partition) +
+                                 ": messages from offset " + std::to_string(range.first_offset) +
+                                 ", but the stored position is " + std::to_string(it->second));
+    }
+    it->second = range.next_offset;
+    batch->Put(OffsetKey(range.topic, range.partition), EncodeOffset(range.next_offset));
+    return Status::Ok();
+}
+
 void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
     std::unique_lock<std::shared_mutex> lock(state_mu_);
     options_.rules = rules;
@@ -414,13 +468,28 @@ Status Engine::Reload() {
         ledger_->SetRules(options_.rules);
     }
     next_seq_ = loaded.next_seq;
+    consumed_.clear();
     return Status::Ok();
+}
+
+void Engine::PublishActions() {
+    const auto& actions = ledger_->actions();
+    if (actions.size() < actions_published_) {
+        actions_published_ = actions.size();  // after a reload: count from here
+    }
+    for (; actions_published_ < actions.size(); ++actions_published_) {
+        metrics_->CountActions(rules::ActionKindName(actions[actions_published_].kind), 1);
+    }
 }
 
 void Engine::PublishMetrics() {
     // Only the commit thread (and the constructor before it starts) publishes.
     std::shared_lock<std::shared_mutex> lock(state_mu_, std::defer_lock);
     if (!lock.try_lock()) {
+        return;
+    }
+    if (!options_.publish_figures) {
+        PublishActions();
         return;
     }
     std::optional<Date> bd = ledger_->business_date();
@@ -468,13 +537,7 @@ void Engine::PublishMetrics() {
         metrics_->delivery().SetActions(status,
                                         it == ledger_->action_statuses().end() ? 0 : it->second);
     }
-    const auto& actions = ledger_->actions();
-    if (actions.size() < actions_published_) {
-        actions_published_ = actions.size();  // after a reload: count from here
-    }
-    for (; actions_published_ < actions.size(); ++actions_published_) {
-        metrics_->CountActions(rules::ActionKindName(actions[actions_published_].kind), 1);
-    }
+    PublishActions();
     if (std::optional<uint64_t> free = store_->FreeBytes()) {
         metrics_->SetDiskFreeBytes(*free);
     }

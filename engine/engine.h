@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -36,6 +38,9 @@ struct EngineOptions {
     LedgerOptions ledger;
     // The collections rules; null means the built-in defaults.
     std::shared_ptr<const rules::RulesConfig> rules;
+    // False when several engines share one metrics object (one per Kafka partition): they count
+    // events, commits and actions into it, but leave the gauges to their owner.
+    bool publish_figures = true;
 };
 
 // One event to commit and the line it came from (for the answer's "line").
@@ -44,10 +49,24 @@ struct PendingEvent {
     uint64_t line = 0;
 };
 
+// Kafka mode (issue #9): the messages a submission's events were consumed from, offsets
+// first_offset .. next_offset - 1 of one topic partition.
+struct ConsumedRange {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t first_offset = 0;
+    int64_t next_offset = 0;
+};
+
 // A connection's events, answered together and in order through `done`.
 struct Submission {
     std::vector<PendingEvent> events;
     std::function<void(std::vector<std::string> answers)> done;
+    // When set, `next_offset` is written in the same batch as the events' state, so that the
+    // stored position and the state never disagree. A range that does not start at the stored
+    // position (a message lost or consumed twice in between) is refused whole: every event is
+    // answered "unavailable" and nothing is applied.
+    std::optional<ConsumedRange> consumed;
 };
 
 class Engine {
@@ -72,6 +91,17 @@ public:
 
     // Stops after answering everything queued.
     void Stop();
+
+    // Kafka mode: the stored position of a topic partition, the offset of the next message to
+    // consume; nullopt when none was ever stored. Fails with "unavailable" on a read error.
+    [[nodiscard]] Result<std::optional<int64_t>> ConsumedOffset(std::string_view topic,
+                                                                int32_t partition) const;
+
+    // Events applied and committed since the store was made (the event log's length).
+    uint64_t EventsApplied() const {
+        std::shared_lock<std::shared_mutex> lock(state_mu_);
+        return next_seq_ - 1;
+    }
 
     // Runs `fn` with the committed ledger under a shared lock.
     template <typename Fn>
@@ -133,6 +163,9 @@ private:
                     const std::optional<std::string>& stored, GroupLog* log, storage::Batch* batch);
     Status Reload();
     void PublishMetrics();
+    void PublishActions();
+    // Checks that `range` starts at the stored position and puts its end into `batch`.
+    Status TakeRange(const ConsumedRange& range, storage::Batch* batch);
 
     EngineOptions options_;
     metrics::EngineMetrics* metrics_;
@@ -141,6 +174,9 @@ private:
     mutable std::shared_mutex state_mu_;
     std::unique_ptr<Ledger> ledger_;
     uint64_t next_seq_ = 1;
+    // Kafka positions as of the group being built (commit thread only); forgotten when a commit
+    // fails, then read again from the store.
+    std::map<std::pair<std::string, int32_t>, int64_t> consumed_;
     size_t actions_published_ = 0;  // actions already counted in the metrics
     std::atomic<bool> last_commit_ok_{true};
     // Set for good when the in-memory state can no longer be trusted (a reload failed).

@@ -60,6 +60,14 @@ Status LineTooLong(uint64_t line, std::string_view what) {
 
 }  // namespace
 
+void EventsEndpoint::Submit(Submission sub) const {
+    if (route_) {
+        route_(std::move(sub));
+        return;
+    }
+    engine_->Submit(std::move(sub));
+}
+
 int HttpStatusOfAnswer(std::string_view error_code) {
     if (error_code.empty()) {
         return 200;
@@ -168,7 +176,7 @@ void EventsEndpoint::PostOne(std::string body, const ProducerPolicy* producer,
     sub.done = [done = std::move(done)](std::vector<std::string> answers) {
         done(AnswerResponse(std::move(answers.front())));
     };
-    engine_->Submit(std::move(sub));
+    Submit(std::move(sub));
 }
 
 void EventsEndpoint::PostLines(std::string body, const ProducerPolicy* producer,
@@ -226,7 +234,7 @@ void EventsEndpoint::PostLines(std::string body, const ProducerPolicy* producer,
         }
         respond();
     };
-    engine_->Submit(std::move(sub));
+    Submit(std::move(sub));
 }
 
 }  // namespace rms

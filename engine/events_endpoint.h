@@ -35,6 +35,10 @@ public:
     void RequireProducers(std::vector<ProducerPolicy> producers);
     bool needs_producer() const { return producers_ != nullptr; }
 
+    // Sends every submission to `route` instead of the engine (Kafka gateway mode), whose
+    // answers then say what the route says. Call before serving.
+    void RouteTo(std::function<void(Submission)> route) { route_ = std::move(route); }
+
     // The producer an Authorization header value ("Bearer TOKEN") names, or null.
     const ProducerPolicy* Authenticate(std::string_view authorization) const;
 
@@ -53,8 +57,11 @@ private:
     // Ok, or why `producer` may not send `event` (counted in the metrics).
     Status Authorize(const ProducerPolicy* producer, const Event& event) const;
 
+    void Submit(Submission sub) const;
+
     Engine* engine_;
     metrics::EngineMetrics* metrics_;
+    std::function<void(Submission)> route_;
     // Null: no producers configured. The buckets change on every event, from any HTTP thread.
     std::unique_ptr<ProducerAuth> producers_;
     mutable std::mutex producers_mu_;

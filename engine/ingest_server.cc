@@ -264,7 +264,11 @@ private:
                            self->OnAnswers(chunk_no, std::move(answers));
                        });
         };
-        server_->engine_->Submit(std::move(sub));
+        if (server_->submit_) {
+            server_->submit_(std::move(sub));
+        } else {
+            server_->engine_->Submit(std::move(sub));
+        }
     }
 
     void OnAnswers(uint64_t chunk_no, std::vector<std::string> answers) {
@@ -452,7 +456,9 @@ size_t IngestServer::connections() const {
 }
 
 void IngestServer::Drain() {
-    engine_->SetDraining();
+    if (engine_ != nullptr) {
+        engine_->SetDraining();
+    }
     asio::post(io_, [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);

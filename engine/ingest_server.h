@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,10 @@ public:
     // with producers, every connection must authenticate before its events are taken.
     void Secure(boost::asio::ssl::context* tls, std::vector<ProducerPolicy> producers);
 
+    // Before Listen(): events go to `submit` instead of the engine (the Kafka gateway, issue
+    // #9); the engine may then be null.
+    void RouteTo(std::function<void(Submission)> submit) { submit_ = std::move(submit); }
+
     // Binds and starts accepting; `host` is an IPv4 or IPv6 literal, port 0 picks a free one.
     Status Listen(const std::string& host, uint16_t port);
     uint16_t port() const { return port_; }
@@ -62,6 +67,7 @@ private:
     AcceptRetry accept_retry_;
     boost::asio::steady_timer drain_timer_;
     Engine* engine_;
+    std::function<void(Submission)> submit_;
     metrics::EngineMetrics* metrics_;
     IngestLimits limits_;
     boost::asio::ssl::context* tls_ = nullptr;

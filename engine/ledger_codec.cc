@@ -441,6 +441,29 @@ std::string EventLogKey(uint64_t seq) {
     return key;
 }
 
+std::string OffsetKey(std::string_view topic, int32_t partition) {
+    std::string key(1, 'o');
+    Writer w(&key);
+    w.Varint(topic.size());
+    key.append(topic);
+    PutBE32(&key, static_cast<uint32_t>(partition));
+    return key;
+}
+
+std::string EncodeOffset(int64_t next_offset) {
+    std::string out;
+    PutBE64(&out, static_cast<uint64_t>(next_offset));
+    return out;
+}
+
+Result<int64_t> DecodeOffset(std::string_view value) {
+    if (value.size() != 8) {
+        return Status::Error("unavailable", "stored consumed offset has " +
+                                                std::to_string(value.size()) + " bytes, not 8");
+    }
+    return static_cast<int64_t>(GetBE(value));
+}
+
 std::string EncodeMarker(const Marker& m) {
     std::string out;
     PutBE64(&out, m.seq);

@@ -16,6 +16,7 @@
 //                       the store when an event arrives, never held in memory as a whole
 //   "t" idx32 ~seq64    a customer's timeline entry, newest first (engine/timeline.h)
 //   "f" len channel step  contact effectiveness of one channel and step
+//   "o" len topic part32  Kafka: the next offset of that partition to consume (int64)
 // Values are a compact binary encoding (varints, length-prefixed strings, currencies as codes).
 // Derived totals (books, per-customer lists, deadlines) are not stored: Load recomputes them.
 #pragma once
@@ -60,6 +61,13 @@ std::string TimelineKey(uint32_t customer, uint64_t seq);
 std::string TimelinePrefix(uint32_t customer);
 std::string EncodeTimelineEntry(const TimelineEntry& e);
 std::optional<TimelineEntry> DecodeTimelineEntry(std::string_view key, std::string_view value);
+
+// Kafka mode (issue #9): the key of a topic partition's consumed position, and its value, the
+// offset of the next message to consume. Written in the batch of the state that message made.
+std::string OffsetKey(std::string_view topic, int32_t partition);
+std::string EncodeOffset(int64_t next_offset);
+// Fails with "unavailable" when the stored value is not 8 bytes.
+[[nodiscard]] Result<int64_t> DecodeOffset(std::string_view value);
 
 // Writes every record in `dirty`, and the meta record, into `batch`.
 void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,

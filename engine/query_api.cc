@@ -40,7 +40,8 @@ void WriteAging(JsonWriter& w, const Aging& aging, Currency c) {
     w.EndObject();
 }
 
-// FIGURES of the protocol, plus "written_off".
+}  // namespace
+
 void WriteFigures(JsonWriter& w, Currency c, const Figures& f) {
     w.BeginObject();
     WriteAmount(w, "open", f.open, c);
@@ -57,6 +58,8 @@ void WriteFigures(JsonWriter& w, Currency c, const Figures& f) {
     WriteOptional(w, "cei", f.kpis.cei);
     w.EndObject();
 }
+
+namespace {
 
 void WriteOptionalString(JsonWriter& w, std::string_view key, const std::optional<std::string>& v) {
     if (v) {
@@ -283,8 +286,18 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     size_t q = target.find('?');
     std::string_view path = target.substr(0, q);
     std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+    if (routes_) {
+        if (std::optional<ApiResponse> routed = routes_(target)) {
+            return std::move(routed).value();
+        }
+    }
     if (path == "/healthz") {
         return ApiResponse{200, "text/plain", "ok\n"};
+    }
+    if (engine_ == nullptr) {
+        return ApiError(404, "not_found",
+                        "in Kafka mode an instance serves /v1/kpis, /v1/cluster/parts, /metrics "
+                        "and the health checks only");
     }
     if (path == "/readyz") {
         bool ready = engine_->ready();

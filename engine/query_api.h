@@ -2,6 +2,7 @@
 // Routing and HTTP live in http_server.cc; this file only knows paths, parameters and JSON.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/json_writer.h"
 #include "metrics/engine_metrics.h"
 
 namespace rms {
@@ -30,6 +32,11 @@ public:
              std::optional<Currency> base_currency = std::nullopt)
         : engine_(engine), metrics_(metrics), base_currency_(base_currency) {}
 
+    // Kafka mode (issue #9): `routes` is asked first and answers the paths it knows; the
+    // engine may then be null, and other paths are not found.
+    using Routes = std::function<std::optional<ApiResponse>(std::string_view target)>;
+    void SetRoutes(Routes routes) { routes_ = std::move(routes); }
+
     // Answers a GET of `target` (path and query string).
     ApiResponse Get(std::string_view target) const;
 
@@ -50,7 +57,11 @@ private:
     const Engine* engine_;
     const metrics::EngineMetrics* metrics_;
     std::optional<Currency> base_currency_;
+    Routes routes_;
 };
+
+// FIGURES of the protocol, plus "written_off", as one JSON object (the members of /v1/kpis).
+void WriteFigures(JsonWriter& w, Currency c, const Figures& f);
 
 // An error body {"error": code, "message": ...} with its HTTP status.
 ApiResponse ApiError(int status, std::string_view code, std::string_view message);

@@ -17,11 +17,14 @@
 #include "engine/events_endpoint.h"
 #include "engine/http_server.h"
 #include "engine/ingest_server.h"
+#include "engine/kafka_consumer.h"
+#include "engine/kafka_gateway.h"
 #include "engine/logging.h"
 #include "engine/outbox.h"
 #include "engine/query_api.h"
 #include "engine/sd_notify.h"
 #include "metrics/engine_metrics.h"
+#include "metrics/kafka_metrics.h"
 #include "rules/rules_config.h"
 
 namespace {
@@ -91,6 +94,8 @@ int main(int argc, char** argv) {
     std::string log_format = "text";
     std::string rules_file, check_config, base_currency, log_level, grafana_url, delivery_file;
     rms::TlsSettings tls_flags;
+    rms::KafkaOptions kafka_flags;
+    std::vector<std::string> kafka_set;
     app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
     app.add_option("--data-dir", data_dir, "data directory (default var/rms)");
     app.add_option("--listen", listen, "ingest address host:port (default 127.0.0.1:7400)");
@@ -112,6 +117,11 @@ int main(int argc, char** argv) {
     app.add_option("--tls-key", tls_flags.key_file, "PEM private key of --tls-cert");
     app.add_option("--tls-client-ca", tls_flags.client_ca_file,
                    "PEM CA file: clients must present a certificate it signed (mutual TLS)");
+    app.add_option("--kafka", kafka_flags.brokers,
+                   "Kafka bootstrap servers: run as one instance of a cluster (scale-out.md)");
+    app.add_option("--topic", kafka_flags.topic, "Kafka topic of the events (with --kafka)");
+    app.add_option("--group", kafka_flags.group, "Kafka consumer group (with --kafka)");
+    app.add_option("--kafka-set", kafka_set, "a librdkafka setting KEY=VALUE (repeatable)");
     app.add_option("--log-format", log_format, "stderr log lines: text or json (one object a line)")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -164,6 +174,26 @@ int main(int argc, char** argv) {
     if (!tls_flags.client_ca_file.empty()) {
         config.security.tls.client_ca_file = tls_flags.client_ca_file;
     }
+    if (!kafka_flags.brokers.empty()) {
+        config.kafka.brokers = kafka_flags.brokers;
+    }
+    if (!kafka_flags.topic.empty()) {
+        config.kafka.topic = kafka_flags.topic;
+    }
+    if (!kafka_flags.group.empty()) {
+        config.kafka.group = kafka_flags.group;
+    }
+    for (const std::string& kv : kafka_set) {
+        size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            return Fail(kExitUsage, "--kafka-set \"" + kv + "\" is not KEY=VALUE");
+        }
+        config.kafka.settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    const bool kafka_mode = !config.kafka.brokers.empty();
+    if (kafka_mode && (config.kafka.topic.empty() || config.kafka.group.empty())) {
+        return Fail(kExitUsage, "--kafka needs --topic and --group");
+    }
     if (rms::Status s = rms::CheckSecurityConfig(config.security); !s.ok()) {
         return Fail(kExitConfig, s.message());
     }
@@ -212,6 +242,9 @@ int main(int argc, char** argv) {
         }
         delivery = std::move(loaded).value();
     }
+    if (delivery && !config.kafka.brokers.empty()) {
+        return Fail(kExitConfig, "the delivery outbox is not supported in Kafka mode yet");
+    }
     config.engine.data_dir = config.data_dir;
     spdlog::set_level(spdlog::level::from_str(config.log_level));
 
@@ -227,16 +260,37 @@ int main(int argc, char** argv) {
     }
 
     rms::metrics::EngineMetrics metrics;
-    auto opened = rms::Engine::Open(config.engine, &metrics);
-    if (!opened.ok()) {
-        return Fail(kExitUnavailable, opened.status().message());
+    rms::metrics::KafkaMetrics kafka_metrics;
+    std::unique_ptr<rms::Engine> engine;
+    std::unique_ptr<rms::KafkaConsumer> consumer;
+    std::unique_ptr<rms::KafkaGateway> gateway;
+    if (kafka_mode) {
+        auto started =
+            rms::KafkaConsumer::Start(config.kafka, config.engine, &metrics, &kafka_metrics);
+        if (!started.ok()) {
+            return Fail(kExitConfig, started.status().message());
+        }
+        consumer = std::move(started).value();
+        auto producing = rms::KafkaGateway::Start(config.kafka, &kafka_metrics);
+        if (!producing.ok()) {
+            return Fail(kExitUnavailable, producing.status().message());
+        }
+        gateway = std::move(producing).value();
+    } else {
+        auto opened = rms::Engine::Open(config.engine, &metrics);
+        if (!opened.ok()) {
+            return Fail(kExitUnavailable, opened.status().message());
+        }
+        engine = std::move(opened).value();
     }
-    std::unique_ptr<rms::Engine> engine = std::move(opened).value();
     rms::QueryApi api(engine.get(), &metrics, base);
     std::unique_ptr<rms::Outbox> outbox;
     if (delivery) {
         outbox = std::make_unique<rms::Outbox>(engine.get(), *delivery);
         outbox->Start();
+    }
+    if (consumer) {
+        api.SetRoutes(rms::KafkaRoutes(consumer.get(), &metrics, &kafka_metrics));
     }
 
     boost::asio::io_context ingest_io(1);
@@ -244,6 +298,11 @@ int main(int argc, char** argv) {
     rms::IngestServer ingest(ingest_io, engine.get(), &metrics, config.limits);
     rms::EventsEndpoint events(engine.get(), &metrics);
     rms::Console console(rms::ConsoleOptions{.grafana_url = config.grafana_url});
+    if (gateway) {
+        auto to_kafka = [gw = gateway.get()](rms::Submission s) { gw->Submit(std::move(s)); };
+        ingest.RouteTo(to_kafka);
+        events.RouteTo(to_kafka);
+    }
     rms::HttpServer http_server(http_io, {.api = &api, .events = &events, .console = &console});
     const rms::SecurityConfig& sec = config.security;
     bool tls_ingest = tls && sec.tls_ingest;
@@ -282,7 +341,9 @@ int main(int argc, char** argv) {
             if (ec) {
                 return;
             }
-            if (config.rules_file.empty()) {
+            if (!engine) {
+                spdlog::warn("rmsd: SIGHUP: rules reload is not supported in Kafka mode");
+            } else if (config.rules_file.empty()) {
                 spdlog::warn("rmsd: SIGHUP, but no rules file was given; nothing to reload");
             } else if (auto rules = rms::rules::LoadRulesFile(config.rules_file); !rules.ok()) {
                 spdlog::error("rmsd: SIGHUP: rules refused, the old ones stay: {}",
@@ -324,12 +385,22 @@ int main(int argc, char** argv) {
     if (outbox) {
         outbox->Stop();  // before the engine: its last results still commit
     }
-    engine->Stop();
+    if (gateway) {
+        gateway->Stop();
+    }
+    if (consumer) {
+        consumer->Stop();
+    }
+    if (engine) {
+        engine->Stop();
+    }
     http_server.Stop();
     http_guard.reset();
     http_io.stop();
     http_thread.join();
     engine.reset();
+    gateway.reset();
+    consumer.reset();
     spdlog::info("rmsd: stopped cleanly");
     return 0;
 }

@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-14-dev
   # Delivery (issue #5): libcurl for SMTP and webhooks; aiosmtpd is the tests' SMTP server.
   libcurl4-openssl-dev python3-aiosmtpd
+  # Kafka scale-out (engine/kafka_*, issue #9): the client and its mock cluster for the tests.
+  librdkafka-dev
   # Operations checks (deploy/, tests/ops): promtool, prometheus, amtool, systemd-analyze.
   prometheus prometheus-alertmanager systemd
   # The console's browser test (tests/console): headless Chromium driven by playwright-core.

@@ -8,6 +8,7 @@
 //     same TLS options)
 //   rmsctl hash-token < SECRET                                      SHA-256 hex for the config
 //   rmsctl kpis [--http HOST:PORT] [--history FROM TO]              KPI tables
+//   rmsctl kpis --cluster HOST:PORT,HOST:PORT,... [--partitions N]  a Kafka cluster's KPIs
 //   rmsctl export-history --openmetrics --from D --to D [--http HOST:PORT] [-o FILE]
 //                                                                   daily KPIs for promtool
 // Exit codes: 0 success, 1 an answer was an error (other than duplicate) or the engine could not
@@ -31,6 +32,7 @@
 #include "engine/json_writer.h"
 #include "tools/answer_tally.h"
 #include "tools/client.h"
+#include "tools/cluster_kpis.h"
 #include "tools/export_history.h"
 #include "tools/ibm_events.h"
 #include "tools/kpi_table.h"
@@ -218,6 +220,41 @@ int Send(const std::string& file, const std::string& to, size_t window,
     return SendAndSummarise(lines, to, window, access);
 }
 
+// Asks every instance of a Kafka cluster for its parts and prints the merged KPI table.
+int ClusterKpis(const std::string& instances, int partitions, const HttpOptions& options) {
+    std::vector<std::string> answers;
+    for (std::string_view rest = instances; !rest.empty();) {
+        size_t comma = rest.find(',');
+        std::string item(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        auto address = ParseHostPort(item);
+        if (!address.ok()) {
+            return Fail(kExitUsage, address.status());
+        }
+        auto response =
+            HttpRequest(address->first, address->second, "GET", "/v1/cluster/parts", options);
+        if (!response.ok()) {
+            return Fail(kExitFailed, response.status());
+        }
+        if (response->status != 200) {
+            std::fprintf(stderr, "rmsctl: %s: GET /v1/cluster/parts answered %d: %s\n",
+                         item.c_str(), response->status, response->body.c_str());
+            return kExitFailed;
+        }
+        answers.push_back(std::move(response->body));
+    }
+    Result<std::string> merged = MergeClusterKpis(answers, partitions);
+    if (!merged.ok()) {
+        return Fail(kExitFailed, merged.status());
+    }
+    auto table = FormatKpiTable(*merged);
+    if (!table.ok()) {
+        return Fail(kExitFailed, table.status());
+    }
+    std::fputs(table->c_str(), stdout);
+    return kExitOk;
+}
+
 int Kpis(const std::string& http, const std::vector<std::string>& history,
          const HttpOptions& options) {
     auto address = ParseHostPort(http);
@@ -366,6 +403,12 @@ int main(int argc, char** argv) {
     kpis->add_option("--http", http, "rmsd query API address")->capture_default_str();
     kpis->add_option("--history", history, "Closed days FROM TO (YYYY-MM-DD), inclusive")
         ->expected(2);
+    std::string cluster;
+    int partitions = 0;
+    kpis->add_option("--cluster", cluster,
+                     "Kafka mode: every instance's HOST:PORT, comma-separated; merges them");
+    kpis->add_option("--partitions", partitions,
+                     "With --cluster: the topic's partition count, all of which must be owned");
 
     std::string from, until, output = "-";
     bool openmetrics = false;
@@ -420,6 +463,9 @@ int main(int argc, char** argv) {
     http_options.tls.enabled = http_options.tls.enabled || !http_options.tls.ca_file.empty();
     if (export_history->parsed()) {
         return rms::ExportHistory(http, from, until, output, http_options);
+    }
+    if (!cluster.empty()) {
+        return rms::ClusterKpis(cluster, partitions, http_options);
     }
     return rms::Kpis(http, history, http_options);
 }
