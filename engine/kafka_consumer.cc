@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "engine/json_writer.h"
+#include "engine/kafka_settings.h"
 
 namespace rms {
 
@@ -107,12 +108,8 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Start(KafkaOptions options
     };
     settings.insert(settings.end(), o.settings.begin(), o.settings.end());
     char err[512];
-    for (const auto& [key, value] : settings) {
-        if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) !=
-            RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            return Status::Error("invalid_config", "kafka setting " + key + ": " + err);
-        }
+    if (Status applied = ApplyKafkaSettings(conf, settings); !applied.ok()) {
+        return applied;
     }
     rd_kafka_conf_set_opaque(conf, c.get());
     rd_kafka_conf_set_rebalance_cb(conf, &KafkaCallbacks::Rebalance);

@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "engine/kafka_settings.h"
 #include "engine/partitioner.h"
 
 namespace rms {
@@ -102,12 +103,8 @@ Result<std::unique_ptr<KafkaGateway>> KafkaGateway::Start(const KafkaOptions& op
         settings.emplace_back(key, value);
     }
     char err[512];
-    for (const auto& [key, value] : settings) {
-        if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) !=
-            RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            return Status::Error("invalid_config", "kafka setting " + key + ": " + err);
-        }
+    if (Status applied = ApplyKafkaSettings(conf, settings); !applied.ok()) {
+        return applied;
     }
     rd_kafka_conf_set_opaque(conf, g.get());
     rd_kafka_conf_set_dr_msg_cb(conf, &GatewayCallbacks::Delivered);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/support/rmsd_calls.h"
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
 #include "tools/client.h"
@@ -53,19 +54,10 @@ protected:
     }
 
     void Send(const std::vector<std::string>& lines) {
-        auto client = LineClient::Connect("127.0.0.1", rmsd_->ingest_port());
-        ASSERT_TRUE(client.ok());
-        Status s = SendPipelined(*client, lines, 100, [](size_t, std::string_view answer) {
-            EXPECT_NE(answer.find(R"("ok":true)"), std::string_view::npos) << answer;
-        });
-        ASSERT_TRUE(s.ok()) << s.message();
+        SendExpectingOk(rmsd_->ingest_port(), lines);
     }
 
-    std::string Get(const std::string& target) {
-        auto r = HttpGet("127.0.0.1", rmsd_->http_port(), target);
-        EXPECT_TRUE(r.ok());
-        return r.ok() ? r->body : "";
-    }
+    std::string Get(const std::string& target) { return GetBody(rmsd_->http_port(), target); }
 
     // Waits (bounded) until rmsd has handled a SIGHUP with this outcome `count` times.
     bool AwaitReloads(const std::string& result, int count) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/rmsd_calls.h"
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
 #include "tools/client.h"
@@ -31,12 +32,7 @@ protected:
     }
 
     void Send(const std::vector<std::string>& lines) {
-        auto client = LineClient::Connect("127.0.0.1", rmsd_->ingest_port());
-        ASSERT_TRUE(client.ok());
-        Status s = SendPipelined(*client, lines, 100, [](size_t, std::string_view answer) {
-            EXPECT_NE(answer.find(R"("ok":true)"), std::string_view::npos) << answer;
-        });
-        ASSERT_TRUE(s.ok()) << s.message();
+        SendExpectingOk(rmsd_->ingest_port(), lines);
     }
 
     // Invoices I<from>..I<to-1> of customer C, each issued and paid on its own day.
