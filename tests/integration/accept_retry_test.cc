@@ -86,8 +86,16 @@ TEST(AcceptRetryTest, OutOfDescriptorsNeitherSpinsNorFloodsTheLogAndRecovers) {
     EXPECT_LE(warnings, 2u) << "rmsd logged " << warnings
                             << " 'accept failed' lines in about 2 s of descriptor exhaustion";
     EXPECT_TRUE((*rmsd)->running());
-    // With the connections gone the acceptor works again (after its pause).
-    Result<HttpResponse> health = HttpGet("127.0.0.1", (*rmsd)->http_port(), "/healthz", 10000);
+    // With the connections gone the acceptor works again, once rmsd has seen them close and its
+    // pause has passed: asked until it answers, for at most 20 s.
+    Result<HttpResponse> health = Status::Error("timeout", "never asked");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+        health = HttpGet("127.0.0.1", (*rmsd)->http_port(), "/healthz", 2000);
+        if (!health.ok()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    } while (!health.ok() && std::chrono::steady_clock::now() < deadline);
     ASSERT_TRUE(health.ok()) << health.status().message();
     EXPECT_EQ(health->status, 200);
 }
