@@ -738,9 +738,10 @@ ApiResponse QueryApi::Actions(std::string_view query) const {
     if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 10000, &limit)) {
         return *bad;
     }
-    std::string status = QueryParam(query, "status").value_or("");
-    if (!status.empty() && status != "pending" && status != "delivered" &&
-        status != "dead_letter") {
+    bool bad_escape = false;
+    std::string status = QueryParam(query, "status", &bad_escape).value_or("");
+    if (bad_escape || (!status.empty() && status != "pending" && status != "delivered" &&
+                       status != "dead_letter")) {
         return ApiError(400, "invalid_field", "status must be pending, delivered or dead_letter");
     }
     return engine_->Read([&](const Ledger& ledger) {
@@ -862,12 +863,15 @@ ApiResponse QueryApi::Timeline(std::string_view id, std::string_view query) cons
         return *bad;
     }
     uint64_t before = 0;
-    if (std::optional<std::string> cursor = QueryParam(query, "cursor");
-        cursor && !cursor->empty()) {
+    bool bad_escape = false;
+    if (std::optional<std::string> cursor = QueryParam(query, "cursor", &bad_escape);
+        bad_escape || (cursor && !cursor->empty())) {
         std::optional<uint64_t> seq = DecodeTimelineCursor(*cursor);
-        if (!seq) {
+        if (bad_escape || !seq) {
             return ApiError(400, "invalid_field",
-                            "cursor \"" + *cursor + "\" is not one this API handed out");
+                            bad_escape
+                                ? std::string("cursor has a bad % escape")
+                                : "cursor \"" + *cursor + "\" is not one this API handed out");
         }
         before = *seq;
     }

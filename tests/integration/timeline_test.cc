@@ -128,6 +128,13 @@ TEST_F(TimelineTest, UnknownCustomersAndForeignCursorsAreRefused) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 400);
     EXPECT_NE(r->body.find("invalid_field"), std::string::npos) << r->body;
+    r = HttpGet("127.0.0.1", rmsd_->http_port(), "/v1/customers/C/timeline?cursor=%zz");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 400) << r->body;
+    // A bad escape in a filter is refused too, not read as "no filter".
+    r = HttpGet("127.0.0.1", rmsd_->http_port(), "/v1/actions?status=%zz");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 400) << r->body;
     r = HttpGet("127.0.0.1", rmsd_->http_port(), "/v1/customers/C/timeline?limit=0");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 400);
