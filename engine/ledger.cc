@@ -1118,8 +1118,7 @@ BaseFigures Ledger::BaseFiguresNow(Currency base) const {
         bool failed = false;
         // The binding is captured by name: clang 14 cannot capture structured bindings.
         auto conv = [&, from = currency](int64_t amount) {
-            std::optional<int64_t> v =
-                ConvertAmount(amount, from, base, rate->first, rate->second);
+            std::optional<int64_t> v = ConvertAmount(amount, from, base, rate->first, rate->second);
             failed = failed || !v;
             return v.value_or(0);
         };

@@ -19,7 +19,8 @@ namespace {
 constexpr char kJson[] = "application/json";
 constexpr char kNdjson[] = "application/x-ndjson";
 constexpr char kCustomer[] =
-    R"({"id":"E1","type":"customer.upserted","date":"2024-03-01","customer":"C-100","owner":"ana"})";
+    R"({"id":"E1","type":"customer.upserted","date":"2024-03-01","customer":"C-100",)"
+    R"("owner":"ana"})";
 constexpr char kInvoice[] =
     R"({"id":"E2","type":"invoice.issued","date":"2024-03-01","invoice":"I-1",)"
     R"("customer":"C-100","amount":"1000","currency":"USD","due":"2024-03-31"})";
