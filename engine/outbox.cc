@@ -206,7 +206,10 @@ void Outbox::Worker() {
         }
         auto first = schedule_.begin();
         if (first->first > Clock::now()) {
-            cv_.wait_until(lock, first->first);
+            // A copy: wait_until reads its deadline while the lock is released, and another
+            // worker may take (erase) this entry meanwhile.
+            const Clock::time_point due = first->first;
+            cv_.wait_until(lock, due);
             continue;
         }
         uint32_t index = first->second;
