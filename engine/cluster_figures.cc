@@ -110,25 +110,7 @@ ClusterParts PartsOf(const Ledger& ledger) {
 }
 
 Figures FiguresOf(Date business_date, const FigureParts& parts) {
-    Figures f;
-    f.aging = parts.aging;
-    for (int64_t v : parts.aging) {
-        f.open += v;
-    }
-    f.overdue = f.open - parts.aging[0];
-    f.disputed = parts.disputed;
-    f.unapplied = parts.unapplied;
-    f.written_off = parts.written_off;
-    f.sales_window = parts.sales_window;
-    KpiInputs in;
-    in.business_date = business_date;
-    in.open = f.open;
-    in.current = parts.aging[0];
-    in.sales_window = parts.sales_window;
-    in.start = parts.start;
-    in.sales_by_day = &parts.sales_by_day;
-    f.kpis = ComputeKpis(in);
-    return f;
+    return FiguresFromTotals(business_date, parts, parts.start);
 }
 
 void WriteParts(JsonWriter& w, const ClusterParts& parts) {

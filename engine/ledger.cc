@@ -1007,31 +1007,15 @@ Status Ledger::ApplyFxRate(const Event& e, uint64_t seq) {
 // Figures
 
 Figures Ledger::FiguresOf(Currency c, const CurrencyBook& book) const {
-    Figures f;
-    f.aging = book.aging;
-    for (int64_t v : book.aging) {
-        f.open += v;
-    }
-    f.overdue = f.open - book.aging[0];
-    f.disputed = book.disputed;
-    f.unapplied = book.unapplied;
-    f.written_off = book.written_off;
-    f.sales_window = book.sales_window;
-    KpiInputs in;
-    in.business_date = *business_date_;
-    in.open = f.open;
-    in.current = book.aging[0];
-    in.sales_window = book.sales_window;
-    in.sales_by_day = &book.sales_by_day;
-    auto start = history_.find(business_date_->AddDays(-kWindowDays));
-    if (start != history_.end()) {
-        auto it = start->second.currencies.find(c);
-        if (it != start->second.currencies.end()) {
-            in.start = it->second.open;
+    int64_t start = 0;
+    auto day = history_.find(business_date_->AddDays(-kWindowDays));
+    if (day != history_.end()) {
+        auto it = day->second.currencies.find(c);
+        if (it != day->second.currencies.end()) {
+            start = it->second.open;
         }
     }
-    f.kpis = ComputeKpis(in);
-    return f;
+    return FiguresFromTotals(*business_date_, book, start);
 }
 
 Figures Ledger::CurrencyFiguresNow(Currency c) const {

@@ -214,6 +214,33 @@ struct CurrencyBook {
     int64_t credit_total = 0;
 };
 
+// The figures and KPIs of one currency's totals as of `business_date`. `totals` is anything with
+// the totals of a CurrencyBook (aging, disputed, unapplied, written_off, sales_window,
+// sales_by_day): a ledger's book, or a cluster's parts summed over partitions, so that both are
+// computed by the same rule. `start` is CEI's open amount at the end of the day before the window.
+template <typename Totals>
+Figures FiguresFromTotals(Date business_date, const Totals& totals, int64_t start) {
+    Figures f;
+    f.aging = totals.aging;
+    for (int64_t v : totals.aging) {
+        f.open += v;
+    }
+    f.overdue = f.open - totals.aging[0];
+    f.disputed = totals.disputed;
+    f.unapplied = totals.unapplied;
+    f.written_off = totals.written_off;
+    f.sales_window = totals.sales_window;
+    KpiInputs in;
+    in.business_date = business_date;
+    in.open = f.open;
+    in.current = totals.aging[0];
+    in.sales_window = totals.sales_window;
+    in.start = start;
+    in.sales_by_day = &totals.sales_by_day;
+    f.kpis = ComputeKpis(in);
+    return f;
+}
+
 // The most a currency's running totals may reach (half of int64, so sums never overflow).
 inline constexpr int64_t kMaxCurrencyTotal = INT64_MAX / 2;
 
