@@ -205,8 +205,15 @@ bool WriteCanonical(simdjson::dom::element e, std::string* out, std::string* rep
             AppendInt(out, e.get_uint64().value_unsafe());
             break;
         case element_type::DOUBLE: {
+            double v = e.get_double().value_unsafe();
+            if (v == 0) {
+                // -0.0 prints as "-0", which reads back as the integer 0: both are written as 0
+                // so the canonical form of a canonical form is itself.
+                out->push_back('0');
+                break;
+            }
             char buf[40];
-            int n = std::snprintf(buf, sizeof(buf), "%.17g", e.get_double().value_unsafe());
+            int n = std::snprintf(buf, sizeof(buf), "%.17g", v);
             out->append(buf, static_cast<size_t>(n));
             break;
         }

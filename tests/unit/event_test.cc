@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace rms {
 namespace {
 
@@ -19,6 +21,22 @@ TEST(EventTest, CanonicalContentIgnoresMemberOrderSpacingAndADefaultSource) {
         R"({"id":"E1","type":"clock.advanced","date":"2024-01-01","note":{"b":1,"a":[2]}})");
     EXPECT_EQ(c.event.canonical, R"({"date":"2024-01-01","id":"E1","note":{"a":[2],"b":1},)"
                                  R"("source":"default","type":"clock.advanced"})");
+}
+
+TEST(EventTest, NegativeZeroInAFreeFieldHasTheCanonicalFormOfZero) {
+    // Found by fuzz_event: -0.0 was written "-0", which reads back as the integer 0, so the
+    // canonical form of a canonical form differed from it.
+    const char* base = R"({"id":"E1","type":"clock.advanced","date":"2024-01-01","x":)";
+    ParsedLine zero = ParseEvent(std::string(base) + "0}");
+    ASSERT_TRUE(zero.status.ok());
+    for (const char* text : {"-0.0", "-0e0", "0.0", "-0"}) {
+        ParsedLine a = ParseEvent(std::string(base) + text + "}");
+        ASSERT_TRUE(a.status.ok()) << text;
+        EXPECT_EQ(a.event.canonical, zero.event.canonical) << text;
+        ParsedLine again = ParseEvent(a.event.canonical);
+        ASSERT_TRUE(again.status.ok()) << text;
+        EXPECT_EQ(again.event.canonical, a.event.canonical) << text;
+    }
 }
 
 TEST(EventTest, EachFaultHasItsCode) {
