@@ -506,9 +506,10 @@ void IngestServer::Accept() {
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (draining_ || connections_.size() >= limits_.max_connections) {
+                // Counted before the close: a client that sees the close may read the metric next.
+                metrics_->CountEvents("connection", "refused");
                 boost::system::error_code ignored;
                 socket.close(ignored);
-                metrics_->CountEvents("connection", "refused");
                 Accept();
                 return;
             }
