@@ -30,6 +30,7 @@
 
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_certs.h"
 #include "tools/client.h"
 
 namespace rms {
@@ -291,11 +292,18 @@ private:
 
 class HostileClientTest : public testing::Test {
 protected:
-    // Starts rmsd with `config` as its TOML file.
-    void StartRmsd(const std::string& config) {
+    void MakeDir() {
         Result<TempDir> dir = TempDir::Create("hostile");
         ASSERT_TRUE(dir.ok()) << dir.status().message();
         dir_ = std::make_unique<TempDir>(std::move(dir).value());
+    }
+
+    // Starts rmsd with `config` as its TOML file.
+    void StartRmsd(const std::string& config) {
+        if (dir_ == nullptr) {
+            MakeDir();
+        }
+        ASSERT_NE(dir_, nullptr);
         std::string path = dir_->Path("rms.toml");
         std::ofstream(path) << config;
         Result<std::unique_ptr<RmsdProcess>> rmsd =
@@ -772,6 +780,50 @@ TEST_F(HostileClientTest, HttpRequestDripIsCutAtTheRequestTimeout) {
     }
     EXPECT_TRUE(closed.ok()) << "the dripping request still holds its connection\n"
                              << rmsd_->LogTail(1500);
+}
+
+// With TLS on both ports, the same limits hold inside the TLS session: an unfinished ingest line
+// is answered line_timeout at its deadline and the connection closes; a connection over
+// http_max_connections is answered 503 after its handshake.
+TEST_F(HostileClientTest, TlsClientsMeetTheLineDeadlineAndTheHttpCap) {
+    MakeDir();
+    ASSERT_NE(dir_, nullptr);
+    Result<TestCerts> certs = MakeTestCerts(dir_->path());
+    ASSERT_TRUE(certs.ok()) << certs.status().message();
+    StartRmsd("tls_cert_file = \"" + certs->server_cert + "\"\ntls_key_file = \"" +
+              certs->server_key + "\"\nline_timeout_seconds = 1\nhttp_max_connections = 1\n");
+    ASSERT_NE(rmsd_, nullptr);
+    TlsClientOptions tls{.enabled = true, .ca_file = certs->ca};
+
+    Result<LineClient> dripping = LineClient::Connect("127.0.0.1", rmsd_->ingest_port(), tls);
+    ASSERT_TRUE(dripping.ok()) << dripping.status().message();
+    LineClient drip = std::move(dripping).value();
+    ASSERT_TRUE(drip.WriteAll(Customer("tls-1", "CT") + "\n" + R"({"id":"tls-2")", 1000).ok());
+    Result<std::string> first = drip.ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(first.ok()) << first.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(first->find(R"("ok":true)"), std::string::npos) << *first;
+    Result<std::string> cut = drip.ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(cut.ok()) << cut.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(cut->find(R"("error":"line_timeout")"), std::string::npos) << *cut;
+    EXPECT_NE(cut->find(R"("line":2)"), std::string::npos) << *cut;
+    Result<std::string> eof = drip.ReadLine(5000);
+    ASSERT_FALSE(eof.ok()) << "an answer after the line timeout: " << *eof;
+    EXPECT_NE(eof.status().code(), "timeout") << "the connection was left open";
+
+    // One connection holds the HTTP port's only place: its answer has begun, so rmsd took it.
+    Result<LineClient> holding = LineClient::Connect("127.0.0.1", rmsd_->http_port(), tls);
+    ASSERT_TRUE(holding.ok()) << holding.status().message();
+    LineClient held = std::move(holding).value();
+    ASSERT_TRUE(held.WriteAll("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1000).ok());
+    Result<std::string> status_line = held.ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(status_line.ok()) << status_line.status().message();
+    EXPECT_EQ(*status_line, "HTTP/1.1 200 OK");
+    Result<HttpResponse> refused =
+        HttpSend("127.0.0.1", rmsd_->http_port(), HttpCall{.target = "/healthz"}, {.tls = tls});
+    ASSERT_TRUE(refused.ok()) << refused.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_NE(refused->body.find(R"("error":"too_many_connections")"), std::string::npos)
+        << refused->body;
 }
 
 }  // namespace
