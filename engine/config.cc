@@ -282,6 +282,14 @@ Status LoadConfigFile(const std::string& path, Config* c) {
          [c](auto& n, auto k) { return IntKey(n, k, 1, 1000000, &c->limits.max_unanswered); }},
         {"idle_timeout_seconds",
          [c](auto& n, auto k) { return IntKey(n, k, 1, 86400, &c->limits.idle_timeout_seconds); }},
+        {"line_timeout_seconds",
+         [c](auto& n, auto k) { return IntKey(n, k, 1, 86400, &c->limits.line_timeout_seconds); }},
+        {"http_max_connections",
+         [c](auto& n, auto k) { return IntKey(n, k, 1, 65536, &c->http_limits.max_connections); }},
+        {"http_request_timeout_seconds",
+         [c](auto& n, auto k) {
+             return IntKey(n, k, 1, 86400, &c->http_limits.request_timeout_seconds);
+         }},
         {"tls_cert_file",
          [c](auto& n, auto k) { return StringKey(n, k, &c->security.tls.cert_file); }},
         {"tls_key_file",

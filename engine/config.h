@@ -7,6 +7,7 @@
 
 #include "engine/auth.h"
 #include "engine/engine.h"
+#include "engine/http_server.h"
 #include "engine/ingest_server.h"
 #include "engine/kafka_consumer.h"
 #include "engine/status.h"
@@ -41,6 +42,7 @@ struct Config {
     std::string grafana_url;
     EngineOptions engine;
     IngestLimits limits;
+    HttpLimits http_limits;
     SecurityConfig security;
     // Kafka mode (issue #9) when `kafka.brokers` is set: docs/scale-out.md.
     KafkaOptions kafka;

@@ -4,8 +4,11 @@
 
 #include "engine/listener.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace rms {
 
@@ -16,9 +19,14 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
 // How long a refused request's unread bytes are drained before the close (see Linger()).
 constexpr auto kLingerTimeout = std::chrono::seconds(5);
+// A connection over the cap gets this long for its TLS handshake and its 503, and as long again
+// to go away: it is answered so that a client can tell "busy" from "down", not served.
+constexpr auto kRefusalTimeout = std::chrono::seconds(2);
+// Refused connections answered at a time; beyond that they are closed unanswered, so that a flood
+// of connections cannot hold more descriptors than the cap and this.
+constexpr size_t kMaxRefusing = 64;
 // The body limit of every request but POST /v1/events (whose limit is kMaxEventsBodyBytes).
 constexpr size_t kMaxQueryBodyBytes = 64 * 1024;
 constexpr std::string_view kEventsPath = "/v1/events";
@@ -33,17 +41,32 @@ std::string_view PathOf(std::string_view target) {
 // open while the client asks to.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-    HttpSession(tcp::socket socket, const HttpHandlers& handlers, const HttpServer::Access* access)
-        : stream_(std::move(socket), access->tls), handlers_(handlers), access_(access) {}
+    // `slot` counts the connection while it lives. With `refusal`, the connection is answered
+    // that and closed, whatever it sends.
+    HttpSession(tcp::socket socket, const HttpHandlers& handlers, const HttpServer::Access* access,
+                std::chrono::seconds timeout, ConnectionSlot slot,
+                std::optional<ApiResponse> refusal = std::nullopt)
+        : stream_(std::move(socket), access->tls),
+          handlers_(handlers),
+          access_(access),
+          timeout_(timeout),
+          slot_(std::move(slot)),
+          refusal_(std::move(refusal)) {}
 
     void Start() {
-        stream_.tcp().expires_after(kRequestTimeout);
+        stream_.tcp().expires_after(timeout_);
         stream_.AsyncHandshake([self = shared_from_this()](beast::error_code ec) {
             if (ec) {
                 if (self->access_->metrics != nullptr) {
                     self->access_->metrics->CountAuthFailure("tls_handshake");
                 }
                 self->Close();
+                return;
+            }
+            if (self->refusal_) {
+                // Answered before its request is read: the drain in Linger() takes the request.
+                self->linger_ = true;
+                self->Send(std::move(*self->refusal_), 11, false, false);
                 return;
             }
             self->Read();
@@ -58,7 +81,9 @@ private:
         // Beast checks a Content-Length against the limit as the header completes, so the
         // header is read under the largest limit and OnHeader narrows it.
         parser_->body_limit(kMaxEventsBodyBytes);
-        stream_.tcp().expires_after(kRequestTimeout);
+        // One deadline for the header and the body together (Beast's expiry is not reset by each
+        // read), so a client dripping bytes cannot hold the connection beyond it.
+        stream_.tcp().expires_after(timeout_);
         http::async_read_header(
             stream_, buffer_, *parser_,
             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -229,7 +254,7 @@ private:
             response_.body().clear();
             response_.content_length(length);
         }
-        stream_.tcp().expires_after(kRequestTimeout);
+        stream_.tcp().expires_after(timeout_);
         http::async_write(stream_, response_,
                           [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec || !self->response_.keep_alive()) {
@@ -269,7 +294,7 @@ private:
     void Linger() {
         beast::error_code ignored;
         stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.tcp().expires_after(kLingerTimeout);
+        stream_.tcp().expires_after(std::min(timeout_, kLingerTimeout));
         Discard();
     }
 
@@ -294,6 +319,9 @@ private:
     beast::flat_buffer buffer_;
     HttpHandlers handlers_;
     const HttpServer::Access* access_;
+    std::chrono::seconds timeout_;
+    ConnectionSlot slot_;
+    std::optional<ApiResponse> refusal_;
     // The producer whose token opened the current POST /v1/events, when producers are set.
     const ProducerPolicy* producer_ = nullptr;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -307,8 +335,13 @@ private:
 
 }  // namespace
 
-HttpServer::HttpServer(asio::io_context& io, HttpHandlers handlers)
-    : io_(io), acceptor_(io), accept_retry_(io, "http"), handlers_(handlers) {}
+HttpServer::HttpServer(asio::io_context& io, HttpHandlers handlers, HttpLimits limits)
+    : io_(io),
+      acceptor_(io),
+      accept_retry_(io, "http"),
+      handlers_(handlers),
+      limits_(limits),
+      cap_("http", "http_max_connections", limits.max_connections) {}
 
 Status HttpServer::Listen(const std::string& host, uint16_t port) {
     Result<uint16_t> bound = OpenListener(acceptor_, host, port, "http");
@@ -329,9 +362,36 @@ void HttpServer::Accept() {
             return;
         }
         accept_retry_.Succeeded();
-        std::make_shared<HttpSession>(std::move(socket), handlers_, &access_)->Start();
+        std::optional<ConnectionSlot> slot = cap_.TryTake();
+        if (!slot) {
+            Refuse(std::move(socket));
+        } else {
+            std::make_shared<HttpSession>(std::move(socket), handlers_, &access_,
+                                          std::chrono::seconds(limits_.request_timeout_seconds),
+                                          std::move(*slot))
+                ->Start();
+        }
         Accept();
     });
+}
+
+void HttpServer::Refuse(tcp::socket socket) {
+    if (access_.metrics != nullptr) {
+        access_.metrics->CountEvents("http_connection", "refused");
+    }
+    if (*refusing_ >= kMaxRefusing) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    ApiResponse out = ApiError(503, "too_many_connections",
+                               "the HTTP port has " + std::to_string(cap_.limit()) +
+                                   " connections open, its limit (http_max_connections); "
+                                   "try again once some have closed");
+    out.headers.emplace_back("Retry-After", "1");
+    std::make_shared<HttpSession>(std::move(socket), handlers_, &access_, kRefusalTimeout,
+                                  ConnectionSlot(refusing_), std::move(out))
+        ->Start();
 }
 
 void HttpServer::Stop() {

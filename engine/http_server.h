@@ -2,7 +2,9 @@
 // /metrics and the health endpoints.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,9 +27,18 @@ struct HttpHandlers {
     const Console* console = nullptr;
 };
 
+// What one client may hold of the HTTP port.
+struct HttpLimits {
+    // Open connections; beyond them a new one is answered 503 and closed.
+    size_t max_connections = 256;
+    // A whole request (header and body) must arrive within this, counted from when the server
+    // starts waiting for it, as must the TLS handshake and each answer's write.
+    int request_timeout_seconds = 30;
+};
+
 class HttpServer {
 public:
-    HttpServer(boost::asio::io_context& io, HttpHandlers handlers);
+    HttpServer(boost::asio::io_context& io, HttpHandlers handlers, HttpLimits limits = {});
 
     // Who may ask, set before Listen(). TLS on every connection when `tls` is set (it must
     // outlive the server); with users, every path but /healthz and /readyz needs HTTP basic
@@ -46,11 +57,17 @@ public:
 
 private:
     void Accept();
+    // Answers a connection over the cap with 503, unless too many refusals are being answered.
+    void Refuse(boost::asio::ip::tcp::socket socket);
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     AcceptRetry accept_retry_;
     HttpHandlers handlers_;
+    HttpLimits limits_;
+    ConnectionCap cap_;
+    // Refused connections still being answered: they hold a descriptor each, so they are few.
+    std::shared_ptr<std::atomic<size_t>> refusing_ = std::make_shared<std::atomic<size_t>>(0);
     Access access_;
     uint16_t port_ = 0;
 };

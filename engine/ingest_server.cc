@@ -18,6 +18,10 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// After a line timeout: how long what the client still sends is read and dropped after its
+// answer, before the close (closing with unread bytes would reset the connection, which can
+// destroy the answer before the client has read it).
+constexpr auto kCutLinger = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -29,6 +33,7 @@ public:
         : server_(server),
           socket_(std::move(socket), server->tls_),
           timer_(socket_.get_executor()),
+          line_timer_(socket_.get_executor()),
           id_(id) {
         read_buf_.resize(kReadChunk);
     }
@@ -75,8 +80,10 @@ private:
     void Read() {
         // Read on only while fewer than max_unanswered lines wait for their answers and every
         // byte read so far has been cut into lines: memory per connection stays bounded.
-        if (reading_ || closed_ || draining_ || eof_ || unanswered_ >= limits().max_unanswered ||
-            blocked_) {
+        if (reading_ || closed_ || eof_) {
+            return;
+        }
+        if (!cut_ && (draining_ || unanswered_ >= limits().max_unanswered || blocked_)) {
             return;
         }
         reading_ = true;
@@ -93,12 +100,18 @@ private:
         if (ec) {
             if (ec == asio::error::eof) {
                 eof_ = true;
-                Process();
-                FinishLastLine();
+                if (!cut_) {
+                    Process();
+                    FinishLastLine();
+                }
                 MaybeClose();
             } else {
                 Close();
             }
+            return;
+        }
+        if (cut_) {
+            Read();  // after a line timeout: dropped, until the client goes or the linger ends
             return;
         }
         ArmIdleTimer();
@@ -122,6 +135,7 @@ private:
                     break;
                 }
                 discarding_ = false;
+                line_started_ = false;
                 used = nl + 1;
                 continue;
             }
@@ -150,15 +164,64 @@ private:
                 break;  // a partial line: wait for the rest
             }
             HandleLine(bytes.substr(used, nl - used), &chunk, &events);
+            line_started_ = false;
             used = nl + 1;
         }
         backlog_.erase(0, used);
+        WatchLine();
         Enqueue(std::move(chunk), std::move(events));
+    }
+
+    // The line deadline runs while a line has begun and not ended. Time during which rmsd does
+    // not read (the read-ahead limit) is rmsd's doing, not the client's: the deadline of the line
+    // then in progress starts again when reading resumes.
+    void WatchLine() {
+        bool partial = !blocked_ && (discarding_ || !backlog_.empty());
+        if (!partial) {
+            line_started_ = false;
+            line_timer_.cancel();
+            return;
+        }
+        if (line_started_) {
+            return;
+        }
+        line_started_ = true;
+        // A wait that had already expired when its line ended still runs: the count tells it.
+        uint64_t line = ++lines_watched_;
+        line_timer_.expires_after(std::chrono::seconds(limits().line_timeout_seconds));
+        line_timer_.async_wait([weak = weak_from_this(), line](boost::system::error_code ec) {
+            auto self = weak.lock();
+            if (!ec && self && !self->closed_ && !self->cut_ && !self->draining_ &&
+                self->line_started_ && self->lines_watched_ == line) {
+                self->CutLine();
+            }
+        });
+    }
+
+    // The line in progress missed its deadline: the lines before it are answered, then this one
+    // with line_timeout, and the connection closes. Its bytes, and all that follow, are dropped.
+    void CutLine() {
+        ++line_no_;
+        spdlog::debug("ingest: connection {} line {} not whole after {} s, closing", id_, line_no_,
+                      limits().line_timeout_seconds);
+        Status s = Status::Error(
+            "line_timeout", "line " + std::to_string(line_no_) + " did not arrive whole within " +
+                                std::to_string(limits().line_timeout_seconds) +
+                                " s (line_timeout_seconds); the connection is closed");
+        server_->metrics_->CountEvents("unknown", "line_timeout");
+        cut_ = true;
+        line_started_ = false;
+        backlog_.clear();
+        discarding_ = false;
+        Chunk chunk;
+        chunk.answers.push_back(ErrorAnswer(std::nullopt, line_no_, s));
+        Enqueue(std::move(chunk), {});
+        Read();
     }
 
     // At end of input, a last line without its newline is still a line.
     void FinishLastLine() {
-        if (backlog_.empty() || discarding_ || blocked_) {
+        if (backlog_.empty() || discarding_ || blocked_ || cut_) {
             return;
         }
         Chunk chunk;
@@ -310,7 +373,7 @@ private:
                               }
                               self->unanswered_ -= lines;
                               self->ArmIdleTimer();
-                              if (self->blocked_) {
+                              if (self->blocked_ && !self->cut_) {
                                   self->Process();
                                   if (self->eof_) {
                                       self->FinishLastLine();
@@ -321,10 +384,23 @@ private:
                           });
     }
 
-    // Closes once nothing is owed to the producer and it has finished or we are draining.
+    // Closes once nothing is owed to the producer and it has finished or we are draining. After
+    // a line timeout, the answers written, rmsd stops sending and lingers (see kCutLinger).
     void MaybeClose() {
-        if ((eof_ || draining_) && chunks_.empty() && !writing_) {
+        if (!chunks_.empty() || writing_) {
+            return;
+        }
+        if (eof_ || draining_) {
             Close();
+        } else if (cut_ && !lingering_) {
+            lingering_ = true;
+            socket_.ShutdownSend();
+            line_timer_.expires_after(kCutLinger);
+            line_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+                if (auto self = weak.lock(); !ec && self) {
+                    self->Close();
+                }
+            });
         }
     }
 
@@ -356,6 +432,7 @@ private:
         }
         closed_ = true;
         timer_.cancel();
+        line_timer_.cancel();
         socket_.Close();
         server_->Forget(id_);
     }
@@ -366,6 +443,7 @@ private:
     MaybeTlsStream socket_;
     const ProducerPolicy* producer_ = nullptr;  // set by a good auth line
     asio::steady_timer timer_;
+    asio::steady_timer line_timer_;  // the line deadline, then the linger after a line timeout
     uint64_t id_;
     std::vector<char> read_buf_;
     std::string backlog_;  // bytes read but not yet cut into lines
@@ -376,6 +454,10 @@ private:
     uint64_t line_no_ = 0;
     size_t unanswered_ = 0;
     bool discarding_ = false;
+    bool line_started_ = false;  // the backlog ends in a line whose deadline runs
+    uint64_t lines_watched_ = 0;
+    bool cut_ = false;  // a line timed out: nothing more is taken
+    bool lingering_ = false;
     bool blocked_ = false;  // the read-ahead limit stopped Process() with bytes left
     bool reading_ = false;
     bool writing_ = false;
@@ -424,9 +506,10 @@ void IngestServer::Accept() {
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (draining_ || connections_.size() >= limits_.max_connections) {
+                // Counted before the close: a client that sees the close may read the metric next.
+                metrics_->CountEvents("connection", "refused");
                 boost::system::error_code ignored;
                 socket.close(ignored);
-                metrics_->CountEvents("connection", "refused");
                 Accept();
                 return;
             }

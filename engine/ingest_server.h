@@ -27,6 +27,9 @@ struct IngestLimits {
     size_t max_connections = 512;
     // Also how long a connection may leave its answers unread before it is closed.
     int idle_timeout_seconds = 60;
+    // Once a line's first byte has arrived, the rest of it must come within this; otherwise the
+    // connection is answered line_timeout and closed.
+    int line_timeout_seconds = 30;
     // After SIGTERM, how long connections may take to collect their answers before closing.
     int drain_grace_seconds = 10;
 };

@@ -51,4 +51,21 @@ void AcceptRetry::Succeeded() {
     }
 }
 
+std::optional<ConnectionSlot> ConnectionCap::TryTake() {
+    if (*open_ >= limit_) {
+        if (refused_++ == 0) {
+            spdlog::warn(
+                "{}: {} connections open, the limit ({}); refusing new ones until some "
+                "close",
+                what_, limit_, key_);
+        }
+        return std::nullopt;
+    }
+    if (refused_ != 0) {
+        spdlog::info("{}: taking connections again after refusing {}", what_, refused_);
+        refused_ = 0;
+    }
+    return ConnectionSlot(open_);
+}
+
 }  // namespace rms

@@ -303,7 +303,8 @@ int main(int argc, char** argv) {
         ingest.RouteTo(to_kafka);
         events.RouteTo(to_kafka);
     }
-    rms::HttpServer http_server(http_io, {.api = &api, .events = &events, .console = &console});
+    rms::HttpServer http_server(http_io, {.api = &api, .events = &events, .console = &console},
+                                config.http_limits);
     const rms::SecurityConfig& sec = config.security;
     bool tls_ingest = tls && sec.tls_ingest;
     bool tls_http = tls && sec.tls_http;

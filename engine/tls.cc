@@ -39,6 +39,11 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(const TlsSettings& se
     return ctx;
 }
 
+void MaybeTlsStream::ShutdownSend() {
+    boost::system::error_code ignored;
+    tcp().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
 void MaybeTlsStream::Close() {
     boost::system::error_code ignored;
     auto& socket = tcp().socket();

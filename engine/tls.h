@@ -80,6 +80,9 @@ public:
         }
     }
 
+    // Stops sending: the peer reads end of stream; reading goes on.
+    void ShutdownSend();
+
     // Shuts the TCP connection down and closes it. TLS sessions end without close_notify: the
     // protocols above frame their own messages, so a cut cannot pass for a whole answer.
     void Close();

@@ -1,11 +1,15 @@
-// Hostile ingest clients against a real rmsd (issue #8), with small limits from a TOML config: a
+// Hostile clients against a real rmsd (issue #8), with small limits from a TOML config: a
 // producer that never reads its answers (read-ahead bound, backpressure, memory, the write
-// timeout), idle and slow-drip connections (idle_timeout_seconds), and one connection too many
-// (max_connections). In each case another connection goes on being answered.
+// timeout), idle connections (idle_timeout_seconds), slow-drip lines (line_timeout_seconds), one
+// ingest connection too many (max_connections), and on the HTTP port one connection too many
+// (http_max_connections) and a dripped request (http_request_timeout_seconds). In each case
+// another connection goes on being answered.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +30,7 @@
 
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_certs.h"
 #include "tools/client.h"
 
 namespace rms {
@@ -177,13 +182,128 @@ private:
     int error_ = 0;
 };
 
+// A raw blocking HTTP/1.1 client on one keep-alive connection: it sends request bytes as given
+// and reads answers sized by Content-Length, so that a test decides when the connection closes.
+class HttpConnection {
+public:
+    struct Answer {
+        int status = 0;
+        std::string head;  // the status line and header fields
+        std::string body;
+    };
+
+    ~HttpConnection() { Close(); }
+
+    bool Connect(uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd_ < 0) {
+            return false;
+        }
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    }
+
+    void Close() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+    }
+
+    int fd() const { return fd_; }
+
+    // False when the peer has closed or reset the connection.
+    bool Send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) {
+                return false;
+            }
+            bytes.remove_prefix(static_cast<size_t>(n));
+        }
+        return true;
+    }
+
+    bool Get(std::string_view path) {
+        return Send("GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    }
+
+    // The next answer; "timeout" when it is not whole within `timeout_ms`, "connection_closed"
+    // when the peer closes (or resets) first.
+    Result<Answer> Read(int timeout_ms) {
+        Clock::time_point deadline = Clock::now() + milliseconds(timeout_ms);
+        while (true) {
+            size_t end = buffer_.find("\r\n\r\n");
+            if (end != std::string::npos) {
+                Answer answer;
+                answer.head = buffer_.substr(0, end);
+                answer.status = std::atoi(answer.head.c_str() + answer.head.find(' ') + 1);
+                size_t length = 0;
+                size_t at = answer.head.find("Content-Length: ");
+                if (at != std::string::npos) {
+                    length = std::strtoul(answer.head.c_str() + at + 16, nullptr, 10);
+                }
+                if (buffer_.size() >= end + 4 + length) {
+                    answer.body = buffer_.substr(end + 4, length);
+                    buffer_.erase(0, end + 4 + length);
+                    return answer;
+                }
+            }
+            Status s = Fill(deadline);
+            if (!s.ok()) {
+                return s;
+            }
+        }
+    }
+
+    // Waits for the peer to close: "ok" on end of stream or a reset, "timeout" otherwise, or
+    // "unexpected_bytes" when it sends something first.
+    Status AwaitClose(int timeout_ms) {
+        Status s = Fill(Clock::now() + milliseconds(timeout_ms));
+        if (s.code() == "connection_closed") {
+            return Status::Ok();
+        }
+        return s.ok() ? Status::Error("unexpected_bytes", buffer_) : s;
+    }
+
+private:
+    // Reads once what arrives before `deadline` into the buffer.
+    Status Fill(Clock::time_point deadline) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+        pollfd p{fd_, POLLIN, 0};
+        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+            return Status::Error("timeout", "no answer in time; read so far: " + buffer_);
+        }
+        char chunk[4096];
+        ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+        if (n <= 0) {
+            return Status::Error("connection_closed", "closed; read so far: " + buffer_);
+        }
+        buffer_.append(chunk, static_cast<size_t>(n));
+        return Status::Ok();
+    }
+
+    int fd_ = -1;
+    std::string buffer_;
+};
+
 class HostileClientTest : public testing::Test {
 protected:
-    // Starts rmsd with `config` as its TOML file.
-    void StartRmsd(const std::string& config) {
+    void MakeDir() {
         Result<TempDir> dir = TempDir::Create("hostile");
         ASSERT_TRUE(dir.ok()) << dir.status().message();
         dir_ = std::make_unique<TempDir>(std::move(dir).value());
+    }
+
+    // Starts rmsd with `config` as its TOML file.
+    void StartRmsd(const std::string& config) {
+        if (dir_ == nullptr) {
+            MakeDir();
+        }
+        ASSERT_NE(dir_, nullptr);
         std::string path = dir_->Path("rms.toml");
         std::ofstream(path) << config;
         Result<std::unique_ptr<RmsdProcess>> rmsd =
@@ -377,9 +497,10 @@ TEST_F(HostileClientTest, IdleConnectionIsClosed) {
     EXPECT_TRUE(Apply(*busy)) << last_failure_;
 }
 
-// Slow drip: one byte of an unfinished line every 300 ms. rmsd has no line deadline: each read
-// restarts the idle timer, so the connection stays open as long as bytes trickle in (what bounds
-// it is the 64 KiB line limit, not time), and the line is answered once its newline comes.
+// Slow drip within the line deadline: one byte of an unfinished line every 300 ms. Each read
+// restarts the idle timer, so the connection stays open while bytes trickle in, and the line is
+// answered once its newline comes. What bounds the drip is line_timeout_seconds (30 s here, the
+// default; see SlowDripIsCutAtTheLineDeadline).
 TEST_F(HostileClientTest, SlowDripResetsTheIdleTimer) {
     StartRmsd("idle_timeout_seconds = 1\n");
     ASSERT_NE(rmsd_, nullptr);
@@ -460,6 +581,249 @@ TEST_F(HostileClientTest, ConnectionsBeyondTheLimitAreRefused) {
     for (size_t i = 0; i < clients.size(); ++i) {
         EXPECT_TRUE(Apply(*clients[i])) << "connection " << i << ": " << last_failure_;
     }
+}
+
+// Slow drip beyond the line deadline: a complete line, then the start of a second one sent a byte
+// every 200 ms. The first is answered ok; at line_timeout_seconds the second is answered
+// line_timeout and the connection closes. Another connection is answered all along.
+TEST_F(HostileClientTest, SlowDripIsCutAtTheLineDeadline) {
+    StartRmsd("line_timeout_seconds = 1\nidle_timeout_seconds = 10\n");
+    ASSERT_NE(rmsd_, nullptr);
+    std::unique_ptr<LineClient> drip = Connect();
+    std::unique_ptr<LineClient> other = Connect();
+    ASSERT_NE(drip, nullptr);
+    ASSERT_NE(other, nullptr);
+    drip->SetNoDelay(true);
+
+    std::string line = Customer("drip-2", "CD");
+    ASSERT_TRUE(drip->WriteAll(Customer("drip-1", "CD") + "\n" + line.substr(0, 1), 1000).ok());
+    Result<std::string> first = drip->ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(first.ok()) << first.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(first->find(R"("ok":true)"), std::string::npos) << *first;
+    EXPECT_NE(first->find("drip-1"), std::string::npos) << *first;
+
+    // 40 bytes at 200 ms: 8 s, far past the 1 s deadline and short of the whole line.
+    Result<std::string> cut = Status::Error("timeout", "not read yet");
+    for (size_t i = 1; i < 40 && !cut.ok(); ++i) {
+        ASSERT_TRUE(Apply(*other)) << last_failure_;
+        if (!drip->WriteAll(line.substr(i, 1), 1000).ok()) {
+            break;  // rmsd has stopped taking bytes: its answer is what is left to read
+        }
+        cut = drip->ReadLine(200);
+        if (!cut.ok()) {
+            ASSERT_EQ(cut.status().code(), "timeout")
+                << "byte " << i << ": " << cut.status().message() << "\n"
+                << rmsd_->LogTail(1500);
+        }
+    }
+    if (!cut.ok()) {
+        cut = drip->ReadLine(kAnswerTimeoutMs);
+    }
+    ASSERT_TRUE(cut.ok()) << "no line_timeout answer: " << cut.status().message() << "\n"
+                          << rmsd_->LogTail(1500);
+    EXPECT_NE(cut->find(R"("ok":false)"), std::string::npos) << *cut;
+    EXPECT_NE(cut->find(R"("id":null)"), std::string::npos) << *cut;
+    EXPECT_NE(cut->find(R"("line":2)"), std::string::npos) << *cut;
+    EXPECT_NE(cut->find(R"("error":"line_timeout")"), std::string::npos) << *cut;
+    EXPECT_NE(cut->find("within 1 s (line_timeout_seconds)"), std::string::npos) << *cut;
+
+    Result<std::string> eof = drip->ReadLine(5000);
+    ASSERT_FALSE(eof.ok()) << "an answer after the line timeout: " << *eof;
+    EXPECT_EQ(eof.status().code(), "connection_closed") << eof.status().message();
+    EXPECT_TRUE(Apply(*other)) << last_failure_;
+    EXPECT_EQ(
+        Sample(Metrics(), "rms_events_total", {R"(type="unknown")", R"(result="line_timeout")"}),
+        1);
+}
+
+// Complete lines sent slowly are not cut: each line comes in two writes 200 ms apart (within the
+// line deadline), with pauses between lines longer than the line deadline and shorter than the
+// idle timeout. The deadline runs only while a line is unfinished, so every line is answered.
+TEST_F(HostileClientTest, SlowCompleteLinesAreNotCut) {
+    StartRmsd("line_timeout_seconds = 1\nidle_timeout_seconds = 4\n");
+    ASSERT_NE(rmsd_, nullptr);
+    std::unique_ptr<LineClient> slow = Connect();
+    ASSERT_NE(slow, nullptr);
+    slow->SetNoDelay(true);
+
+    for (int i = 1; i <= 3; ++i) {
+        SCOPED_TRACE("line " + std::to_string(i));
+        std::string id = "slow-" + std::to_string(i);
+        std::string line = Customer(id, "CS") + "\n";
+        ASSERT_TRUE(slow->WriteAll(line.substr(0, line.size() / 2), 1000).ok());
+        std::this_thread::sleep_for(milliseconds(200));
+        ASSERT_TRUE(slow->WriteAll(line.substr(line.size() / 2), 1000).ok());
+        Result<std::string> answer = slow->ReadLine(kAnswerTimeoutMs);
+        ASSERT_TRUE(answer.ok()) << answer.status().message() << "\n" << rmsd_->LogTail(1500);
+        EXPECT_NE(answer->find(R"("ok":true)"), std::string::npos) << *answer;
+        EXPECT_NE(answer->find(id), std::string::npos) << *answer;
+        // Longer than the line deadline: nothing is owed and no line is unfinished meanwhile.
+        Result<std::string> quiet = slow->ReadLine(1500);
+        ASSERT_FALSE(quiet.ok()) << "an answer nothing asked for: " << *quiet;
+        ASSERT_EQ(quiet.status().code(), "timeout") << quiet.status().message();
+    }
+    EXPECT_EQ(OkCustomers(), 3);
+    EXPECT_EQ(Sample(Metrics(), "rms_events_total", {R"(result="line_timeout")"}), -1);
+}
+
+// With http_max_connections = 3, three keep-alive connections are served; a fourth and a fifth
+// are answered 503 too_many_connections with Connection: close and closed, while the three go on
+// being answered. Once two of the three close, new connections are served again. The episode is
+// logged once, and the refusals counted.
+TEST_F(HostileClientTest, HttpConnectionsBeyondTheLimitAreAnswered503) {
+    StartRmsd("http_max_connections = 3\n");
+    ASSERT_NE(rmsd_, nullptr);
+    uint16_t port = rmsd_->http_port();
+    std::vector<std::unique_ptr<HttpConnection>> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(std::make_unique<HttpConnection>());
+        ASSERT_TRUE(held.back()->Connect(port));
+        ASSERT_TRUE(held.back()->Get("/healthz"));
+        Result<HttpConnection::Answer> answer = held.back()->Read(kAnswerTimeoutMs);
+        ASSERT_TRUE(answer.ok()) << "connection " << i << ": " << answer.status().message();
+        ASSERT_EQ(answer->status, 200) << answer->head;
+    }
+
+    for (int i = 0; i < 2; ++i) {
+        SCOPED_TRACE("refused connection " + std::to_string(i));
+        HttpConnection over;
+        ASSERT_TRUE(over.Connect(port));
+        (void)over.Get("/v1/kpis");  // may race the 503: what counts is the answer
+        Result<HttpConnection::Answer> refused = over.Read(kAnswerTimeoutMs);
+        ASSERT_TRUE(refused.ok()) << refused.status().message() << "\n" << rmsd_->LogTail(1500);
+        EXPECT_EQ(refused->status, 503) << refused->head;
+        EXPECT_NE(refused->head.find("Connection: close"), std::string::npos) << refused->head;
+        EXPECT_NE(refused->head.find("application/json"), std::string::npos) << refused->head;
+        EXPECT_NE(refused->body.find(R"("error":"too_many_connections")"), std::string::npos)
+            << refused->body;
+        EXPECT_NE(refused->body.find("http_max_connections"), std::string::npos) << refused->body;
+        Status closed = over.AwaitClose(5000);
+        EXPECT_TRUE(closed.ok()) << closed.code() << ": " << closed.message();
+    }
+
+    for (size_t i = 0; i < held.size(); ++i) {
+        ASSERT_TRUE(held[i]->Get("/v1/kpis"));
+        Result<HttpConnection::Answer> answer = held[i]->Read(kAnswerTimeoutMs);
+        ASSERT_TRUE(answer.ok()) << "connection " << i << ": " << answer.status().message();
+        EXPECT_EQ(answer->status, 200) << answer->head;
+    }
+
+    // Two close; once rmsd has let them go, new connections are served again.
+    held.resize(1);
+    Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    int refused = 2;  // and one more for each try made before rmsd had seen the two go
+    while (status != 200 && Clock::now() < deadline) {
+        Result<HttpResponse> again = HttpGet("127.0.0.1", port, "/healthz");
+        ASSERT_TRUE(again.ok()) << again.status().message();
+        status = again->status;
+        if (status != 200) {
+            ASSERT_EQ(status, 503);
+            ++refused;
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+    }
+    ASSERT_EQ(status, 200) << rmsd_->LogTail(1500);
+    HttpConnection fresh;
+    ASSERT_TRUE(fresh.Connect(port));
+    ASSERT_TRUE(fresh.Get("/healthz"));
+    Result<HttpConnection::Answer> served = fresh.Read(kAnswerTimeoutMs);
+    ASSERT_TRUE(served.ok()) << served.status().message();
+    EXPECT_EQ(served->status, 200) << served->head;
+    ASSERT_TRUE(held[0]->Get("/healthz"));
+    Result<HttpConnection::Answer> kept = held[0]->Read(kAnswerTimeoutMs);
+    ASSERT_TRUE(kept.ok()) << kept.status().message();
+    EXPECT_EQ(kept->status, 200) << kept->head;
+
+    std::string metrics = Metrics();
+    EXPECT_EQ(
+        Sample(metrics, "rms_events_total", {R"(type="http_connection")", R"(result="refused")"}),
+        refused)
+        << metrics;
+    std::string log = rmsd_->LogTail(100000);
+    size_t warned = log.find("refusing new ones");
+    ASSERT_NE(warned, std::string::npos) << log;
+    EXPECT_EQ(log.find("refusing new ones", warned + 1), std::string::npos)
+        << "more than one line for one episode:\n"
+        << log;
+    EXPECT_NE(log.find("taking connections again after refusing " + std::to_string(refused)),
+              std::string::npos)
+        << log;
+}
+
+// A request dripped a byte every 200 ms is cut at http_request_timeout_seconds, before its header
+// is complete, without an answer; another connection is served meanwhile.
+TEST_F(HostileClientTest, HttpRequestDripIsCutAtTheRequestTimeout) {
+    StartRmsd("http_request_timeout_seconds = 1\n");
+    ASSERT_NE(rmsd_, nullptr);
+    uint16_t port = rmsd_->http_port();
+    HttpConnection drip;
+    ASSERT_TRUE(drip.Connect(port));
+    int one = 1;
+    ASSERT_EQ(::setsockopt(drip.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+
+    // 40 bytes at 200 ms: 8 s, and never the blank line that ends the header.
+    std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: aaaaaaaaaaaaaaa";
+    Status closed = Status::Error("timeout", "still open");
+    for (size_t i = 0; i < 40 && !closed.ok(); ++i) {
+        Result<HttpResponse> other = HttpGet("127.0.0.1", port, "/healthz");
+        ASSERT_TRUE(other.ok()) << other.status().message();
+        ASSERT_EQ(other->status, 200);
+        if (!drip.Send(request.substr(i, 1))) {
+            closed = Status::Ok();  // reset: rmsd has closed it
+            break;
+        }
+        closed = drip.AwaitClose(200);
+        if (!closed.ok()) {
+            ASSERT_EQ(closed.code(), "timeout") << closed.message();
+        }
+    }
+    EXPECT_TRUE(closed.ok()) << "the dripping request still holds its connection\n"
+                             << rmsd_->LogTail(1500);
+}
+
+// With TLS on both ports, the same limits hold inside the TLS session: an unfinished ingest line
+// is answered line_timeout at its deadline and the connection closes; a connection over
+// http_max_connections is answered 503 after its handshake.
+TEST_F(HostileClientTest, TlsClientsMeetTheLineDeadlineAndTheHttpCap) {
+    MakeDir();
+    ASSERT_NE(dir_, nullptr);
+    Result<TestCerts> certs = MakeTestCerts(dir_->path());
+    ASSERT_TRUE(certs.ok()) << certs.status().message();
+    StartRmsd("tls_cert_file = \"" + certs->server_cert + "\"\ntls_key_file = \"" +
+              certs->server_key + "\"\nline_timeout_seconds = 1\nhttp_max_connections = 1\n");
+    ASSERT_NE(rmsd_, nullptr);
+    TlsClientOptions tls{.enabled = true, .ca_file = certs->ca};
+
+    Result<LineClient> dripping = LineClient::Connect("127.0.0.1", rmsd_->ingest_port(), tls);
+    ASSERT_TRUE(dripping.ok()) << dripping.status().message();
+    LineClient drip = std::move(dripping).value();
+    ASSERT_TRUE(drip.WriteAll(Customer("tls-1", "CT") + "\n" + R"({"id":"tls-2")", 1000).ok());
+    Result<std::string> first = drip.ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(first.ok()) << first.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(first->find(R"("ok":true)"), std::string::npos) << *first;
+    Result<std::string> cut = drip.ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(cut.ok()) << cut.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_NE(cut->find(R"("error":"line_timeout")"), std::string::npos) << *cut;
+    EXPECT_NE(cut->find(R"("line":2)"), std::string::npos) << *cut;
+    Result<std::string> eof = drip.ReadLine(5000);
+    ASSERT_FALSE(eof.ok()) << "an answer after the line timeout: " << *eof;
+    EXPECT_NE(eof.status().code(), "timeout") << "the connection was left open";
+
+    // One connection holds the HTTP port's only place: its answer has begun, so rmsd took it.
+    Result<LineClient> holding = LineClient::Connect("127.0.0.1", rmsd_->http_port(), tls);
+    ASSERT_TRUE(holding.ok()) << holding.status().message();
+    LineClient held = std::move(holding).value();
+    ASSERT_TRUE(held.WriteAll("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1000).ok());
+    Result<std::string> status_line = held.ReadLine(kAnswerTimeoutMs);
+    ASSERT_TRUE(status_line.ok()) << status_line.status().message();
+    EXPECT_EQ(*status_line, "HTTP/1.1 200 OK");
+    Result<HttpResponse> refused =
+        HttpSend("127.0.0.1", rmsd_->http_port(), HttpCall{.target = "/healthz"}, {.tls = tls});
+    ASSERT_TRUE(refused.ok()) << refused.status().message() << "\n" << rmsd_->LogTail(1500);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_NE(refused->body.find(R"("error":"too_many_connections")"), std::string::npos)
+        << refused->body;
 }
 
 }  // namespace

@@ -43,5 +43,34 @@ TEST(ConfigTest, WholeNumbersInRangeAreTaken) {
     EXPECT_EQ(config.engine.min_free_bytes, 8ull << 20);
 }
 
+// The connection limits and deadlines of both ports: defaults, values taken, the range enforced.
+TEST(ConfigTest, HttpConnectionCapAndDeadlinesHaveDefaultsAndRanges) {
+    Config defaults;
+    EXPECT_EQ(defaults.http_limits.max_connections, 256u);
+    EXPECT_EQ(defaults.http_limits.request_timeout_seconds, 30);
+    EXPECT_EQ(defaults.limits.line_timeout_seconds, 30);
+
+    Config config;
+    Status s = LoadText(
+        "http_max_connections = 65536\nhttp_request_timeout_seconds = 5\n"
+        "line_timeout_seconds = 86400\n",
+        &config);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(config.http_limits.max_connections, 65536u);
+    EXPECT_EQ(config.http_limits.request_timeout_seconds, 5);
+    EXPECT_EQ(config.limits.line_timeout_seconds, 86400);
+
+    for (const char* text : {"http_max_connections = 0\n", "http_max_connections = 65537\n",
+                             "http_request_timeout_seconds = 0\n", "line_timeout_seconds = 0\n",
+                             "line_timeout_seconds = 86401\n"}) {
+        SCOPED_TRACE(text);
+        Config refused;
+        Status bad = LoadText(text, &refused);
+        EXPECT_EQ(bad.code(), "invalid_config");
+        EXPECT_NE(bad.message().find("must be a whole number from 1 to"), std::string::npos)
+            << bad.message();
+    }
+}
+
 }  // namespace
 }  // namespace rms
