@@ -180,9 +180,14 @@ std::optional<Result<AuthLine>> ParseAuthLine(std::string_view line) {
 }
 
 bool BasicAuthAllows(std::string_view authorization, const std::vector<HttpUser>& users) {
+    return BasicAuthUser(authorization, users).has_value();
+}
+
+std::optional<std::string> BasicAuthUser(std::string_view authorization,
+                                         const std::vector<HttpUser>& users) {
     constexpr std::string_view kScheme = "Basic ";
     if (!StartsWithIgnoreCase(authorization, kScheme)) {
-        return false;
+        return std::nullopt;
     }
     std::string_view encoded = authorization.substr(kScheme.size());
     while (!encoded.empty() && encoded.front() == ' ') {
@@ -191,7 +196,7 @@ bool BasicAuthAllows(std::string_view authorization, const std::vector<HttpUser>
     std::optional<std::string> decoded = DecodeBase64(encoded);
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
-        return false;
+        return std::nullopt;
     }
     std::string_view name = std::string_view(*decoded).substr(0, colon);
     std::string digest = Sha256Hex(std::string_view(*decoded).substr(colon + 1));
@@ -202,7 +207,7 @@ bool BasicAuthAllows(std::string_view authorization, const std::vector<HttpUser>
         bool password_ok = ConstantTimeEquals(digest, user.password_sha256);
         allowed = allowed || (name_ok && password_ok);
     }
-    return allowed;
+    return allowed ? std::optional<std::string>(name) : std::nullopt;
 }
 
 }  // namespace rms

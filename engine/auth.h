@@ -102,5 +102,8 @@ std::optional<Result<AuthLine>> ParseAuthLine(std::string_view line);
 // Checks an HTTP Authorization header value ("Basic base64(user:password)") against `users`.
 // True only for a known user with the right password.
 bool BasicAuthAllows(std::string_view authorization, const std::vector<HttpUser>& users);
+// The same check, giving the user's name when it passes (for a record of who asked).
+std::optional<std::string> BasicAuthUser(std::string_view authorization,
+                                         const std::vector<HttpUser>& users);
 
 }  // namespace rms

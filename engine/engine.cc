@@ -134,6 +134,23 @@ void Engine::RecordDelivery(DeliveryOutcome outcome, std::function<void(Status)>
     queue_cv_.notify_one();
 }
 
+void Engine::Redeliver(Redelivery request, std::function<void(Status)> done) {
+    {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        if (!finished_) {
+            redeliveries_.push_back(PendingRedelivery{std::move(request), std::move(done)});
+            queue_cv_.notify_one();
+            return;
+        }
+    }
+    done(Status::Error("unavailable", "the engine is shutting down; send again later"));
+}
+
+void Engine::SetRedeliveryListener(std::function<void(uint32_t index)> listener) {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    redelivery_listener_ = std::move(listener);
+}
+
 void Engine::SetActionListener(std::function<void()> listener) {
     std::lock_guard<std::mutex> lock(queue_mu_);
     action_listener_ = std::move(listener);
@@ -142,18 +159,25 @@ void Engine::SetActionListener(std::function<void()> listener) {
 void Engine::Run() {
     std::vector<Submission> group;
     std::vector<PendingDelivery> deliveries;
+    std::vector<PendingRedelivery> redeliveries;
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(queue_mu_);
-            queue_cv_.wait(lock,
-                           [this] { return stopping_ || !queue_.empty() || !deliveries_.empty(); });
-            if (queue_.empty() && deliveries_.empty() && stopping_) {
+            queue_cv_.wait(lock, [this] {
+                return stopping_ || !queue_.empty() || !deliveries_.empty() ||
+                       !redeliveries_.empty();
+            });
+            if (queue_.empty() && deliveries_.empty() && redeliveries_.empty() && stopping_) {
                 finished_ = true;
                 return;
             }
             while (!deliveries_.empty()) {
                 deliveries.push_back(std::move(deliveries_.front()));
                 deliveries_.pop_front();
+            }
+            while (!redeliveries_.empty()) {
+                redeliveries.push_back(std::move(redeliveries_.front()));
+                redeliveries_.pop_front();
             }
             size_t events = 0;
             while (!queue_.empty() && events < options_.max_group_events) {
@@ -162,9 +186,10 @@ void Engine::Run() {
                 queue_.pop_front();
             }
         }
-        CommitGroup(&group, &deliveries);
+        CommitGroup(&group, &deliveries, &redeliveries);
         group.clear();
         deliveries.clear();
+        redeliveries.clear();
     }
 }
 
@@ -222,9 +247,11 @@ Engine::Decision Engine::Decide(PendingEvent& pending, std::string key,
     return Decision{OkAnswer(e.id, false), "ok"};
 }
 
-void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries) {
+void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries,
+                         std::vector<PendingRedelivery>* redeliveries) {
     std::vector<std::vector<Decision>> decisions(group->size());
     std::vector<Status> recorded(deliveries->size());
+    std::vector<Status> redriven(redeliveries->size());
     bool new_actions = false;
     // The markers of the whole group in one read: most are absent (new events), which the bloom
     // filters answer without touching the data. Only this thread writes the store, so the read
@@ -248,6 +275,12 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             for (size_t i = 0; i < deliveries->size(); ++i) {
                 recorded[i] = ledger_->RecordDelivery((*deliveries)[i].outcome);
                 any_delivery = any_delivery || recorded[i].ok();
+            }
+            // After the delivery results: a dead letter recorded in this very group can be
+            // re-driven in it too.
+            for (size_t i = 0; i < redeliveries->size(); ++i) {
+                redriven[i] = ledger_->Redeliver((*redeliveries)[i].request);
+                any_delivery = any_delivery || redriven[i].ok();
             }
             size_t k = 0;
             for (size_t i = 0; i < group->size(); ++i) {
@@ -309,6 +342,9 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             for (Status& r : recorded) {
                 r = r.ok() ? committed : r;
             }
+            for (Status& r : redriven) {
+                r = r.ok() ? committed : r;
+            }
             if (stopped_.ok() && !batch.empty()) {
                 Status reloaded = Reload();
                 if (!reloaded.ok()) {
@@ -336,6 +372,7 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
     for (size_t i = 0; i < deliveries->size(); ++i) {
         (*deliveries)[i].done(recorded[i]);
     }
+    NotifyRedelivered(*redeliveries, redriven);
     if (new_actions) {
         std::function<void()> listener;
         {
@@ -355,6 +392,22 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             answers.push_back(std::move(decisions[i][k].answer));
         }
         (*group)[i].done(std::move(answers));
+    }
+}
+
+void Engine::NotifyRedelivered(std::vector<PendingRedelivery>& redeliveries,
+                               const std::vector<Status>& redriven) {
+    std::function<void(uint32_t)> listener;
+    {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        listener = redelivery_listener_;
+    }
+    for (size_t i = 0; i < redeliveries.size(); ++i) {
+        // The outbox first, so that the action is on its way when the operator hears "ok".
+        if (redriven[i].ok() && listener) {
+            listener(static_cast<uint32_t>(redeliveries[i].request.action_id - 1));
+        }
+        redeliveries[i].done(redriven[i]);
     }
 }
 
@@ -453,6 +506,8 @@ void Engine::CountTimeline(const std::vector<TimelineEntry>& entries) {
             metrics_->delivery().CountContact(field(e, "channel"), field(e, "direction"));
         } else if (e.kind == "delivery") {
             metrics_->delivery().CountDelivery(field(e, "channel"), field(e, "result"));
+        } else if (e.kind == "redelivery") {
+            metrics_->delivery().CountRedelivery(field(e, "channel"));
         }
     }
 }

@@ -85,9 +85,18 @@ public:
     // only after an ok is the attempt durable.
     void RecordDelivery(DeliveryOutcome outcome, std::function<void(Status)> done);
 
+    // Queues an operator's re-drive of a dead letter; the commit thread makes the action pending
+    // again in the ledger and the store (with the next group), then calls `done` with the
+    // outcome: unknown_action, invalid_state (not a dead letter), unavailable (the commit
+    // failed), or ok once the pending status is durable.
+    void Redeliver(Redelivery request, std::function<void(Status)> done);
+
     // Called on the commit thread after each commit that decided new actions (and once at
     // start). Set it before events arrive.
     void SetActionListener(std::function<void()> listener);
+    // Called on the commit thread with the index of every action a committed re-drive made
+    // pending again. Set it before requests arrive.
+    void SetRedeliveryListener(std::function<void(uint32_t index)> listener);
 
     // Stops after answering everything queued.
     void Stop();
@@ -154,7 +163,15 @@ private:
         DeliveryOutcome outcome;
         std::function<void(Status)> done;
     };
-    void CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries);
+    struct PendingRedelivery {
+        Redelivery request;
+        std::function<void(Status)> done;
+    };
+    void CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries,
+                     std::vector<PendingRedelivery>* redeliveries);
+    // Tells the outbox about the actions made pending again, then answers the re-drives.
+    void NotifyRedelivered(std::vector<PendingRedelivery>& redeliveries,
+                           const std::vector<Status>& redriven);
     // Counts the contacts and delivery attempts of a committed group in the metrics.
     void CountTimeline(const std::vector<TimelineEntry>& entries);
     // Decides one event: an error or duplicate answer, or applies it. `key` is its marker key,
@@ -188,7 +205,9 @@ private:
     std::condition_variable queue_cv_;
     std::deque<Submission> queue_;
     std::deque<PendingDelivery> deliveries_;
+    std::deque<PendingRedelivery> redeliveries_;
     std::function<void()> action_listener_;
+    std::function<void(uint32_t)> redelivery_listener_;
     bool stopping_ = false;
     bool finished_ = false;  // the commit thread has returned
     std::thread thread_;

@@ -17,7 +17,8 @@ namespace {
 
 constexpr std::string_view kNdjson = "application/x-ndjson";
 
-// The media type of a Content-Type value, lower-cased, without parameters ("; charset=utf-8").
+}  // namespace
+
 std::string MediaType(std::string_view content_type) {
     std::string_view type = content_type.substr(0, content_type.find(';'));
     size_t first = type.find_first_not_of(" \t");
@@ -31,6 +32,8 @@ std::string MediaType(std::string_view content_type) {
     }
     return out;
 }
+
+namespace {
 
 // The "error" code of an answer object, empty for an ok answer.
 std::string ErrorCodeOf(const std::string& answer) {

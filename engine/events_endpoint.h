@@ -67,6 +67,9 @@ private:
     mutable std::mutex producers_mu_;
 };
 
+// The media type of a Content-Type value, lower-cased, without parameters ("; charset=utf-8").
+std::string MediaType(std::string_view content_type);
+
 // The HTTP status of a single event's answer: 200 applied or duplicate, 400 a fault of the
 // line or its fields, 409 conflict, 422 a state check, 503 unavailable.
 int HttpStatusOfAnswer(std::string_view error_code);

@@ -95,15 +95,20 @@ private:
             return;
         }
         const auto& header = parser_->get();
-        bool events =
-            header.method() == http::verb::post &&
-            PathOf(std::string_view(header.target().data(), header.target().size())) == kEventsPath;
+        std::string_view path =
+            PathOf(std::string_view(header.target().data(), header.target().size()));
+        bool post = header.method() == http::verb::post;
+        bool events = post && path == kEventsPath;
+        bool write = events || (post && RedeliveryEndpoint::Owns(path));
         size_t limit = events ? kMaxEventsBodyBytes : kMaxQueryBodyBytes;
         body_limit_ = limit;
         parser_->body_limit(limit);
         producer_ = nullptr;
-        if (events && handlers_.events != nullptr && handlers_.events->needs_producer()) {
-            // Writers are producers: their token, not an HTTP user, opens POST /v1/events.
+        user_.reset();
+        if (write && handlers_.events != nullptr && handlers_.events->needs_producer()) {
+            // Writers are producers: their token, not an HTTP user, opens POST /v1/events, and
+            // so also the other write, a redelivery (a read-only user of the query API must not
+            // send messages to customers).
             auto field = header[http::field::authorization];
             producer_ =
                 handlers_.events->Authenticate(std::string_view(field.data(), field.size()));
@@ -113,8 +118,9 @@ private:
                 }
                 linger_ = true;
                 ApiResponse out = ApiError(401, "unauthorized",
-                                           "POST /v1/events needs a producer's token: "
-                                           "\"Authorization: Bearer TOKEN\"");
+                                           "POST " + std::string(path) +
+                                               " needs a producer's token: "
+                                               "\"Authorization: Bearer TOKEN\"");
                 out.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="rms")");
                 Send(std::move(out), header.version(), false, false);
                 return;
@@ -188,6 +194,15 @@ private:
         unsigned version = request_.version();
         bool keep_alive = request_.keep_alive();
         bool head = request_.method() == http::verb::head;
+        if (handlers_.redelivery != nullptr && RedeliveryEndpoint::Owns(path)) {
+            if (request_.method() != http::verb::post) {
+                Send(ApiError(405, "method_not_allowed", "an action is redelivered with POST"),
+                     version, keep_alive, head);
+                return;
+            }
+            PostRedelivery(path, version, keep_alive);
+            return;
+        }
         if (path == kEventsPath && handlers_.events != nullptr) {
             if (request_.method() != http::verb::post) {
                 Send(ApiError(405, "method_not_allowed", "events are sent with POST"), version,
@@ -225,6 +240,22 @@ private:
             });
     }
 
+    void PostRedelivery(std::string_view path, unsigned version, bool keep_alive) {
+        std::string by = producer_ != nullptr ? "producer " + producer_->name
+                         : user_              ? *user_
+                                              : std::string("anonymous");
+        auto content_type = request_[http::field::content_type];
+        auto self = shared_from_this();
+        handlers_.redelivery->Post(
+            path, std::string_view(content_type.data(), content_type.size()), request_.body(),
+            std::move(by), [self, version, keep_alive](ApiResponse out) {
+                asio::post(self->stream_.get_executor(),
+                           [self, version, keep_alive, out = std::move(out)]() mutable {
+                               self->Send(std::move(out), version, keep_alive, false);
+                           });
+            });
+    }
+
     void Send(ApiResponse out, unsigned version, bool keep_alive, bool head) {
         response_ = {};
         response_.version(version);
@@ -235,9 +266,11 @@ private:
             response_.set(name, value);
         }
         if (out.status == 405) {
-            bool events = PathOf(std::string_view(request_.target().data(),
-                                                  request_.target().size())) == kEventsPath;
-            response_.set(http::field::allow, events ? "POST" : "GET, HEAD");
+            std::string_view path =
+                PathOf(std::string_view(request_.target().data(), request_.target().size()));
+            bool post_only = path == kEventsPath ||
+                             (handlers_.redelivery != nullptr && RedeliveryEndpoint::Owns(path));
+            response_.set(http::field::allow, post_only ? "POST" : "GET, HEAD");
         }
         if (out.status == 401 && parser_ && response_[http::field::www_authenticate].empty() &&
             !beast::iequals(parser_->get()["X-Requested-With"], kConsoleRequester)) {
@@ -266,8 +299,8 @@ private:
     }
 
     // With users configured, every path but the health checks and the console's static files
-    // (which hold no data) needs one of them.
-    bool Allowed(const http::request_parser<http::string_body>::value_type& header) const {
+    // (which hold no data) needs one of them; user_ is then the one who signed in.
+    bool Allowed(const http::request_parser<http::string_body>::value_type& header) {
         if (access_->users.empty()) {
             return true;
         }
@@ -277,9 +310,11 @@ private:
             return true;
         }
         auto field = header.find(http::field::authorization);
-        if (field != header.end() &&
-            BasicAuthAllows(std::string_view(field->value().data(), field->value().size()),
-                            access_->users)) {
+        if (field != header.end()) {
+            user_ = BasicAuthUser(std::string_view(field->value().data(), field->value().size()),
+                                  access_->users);
+        }
+        if (user_) {
             return true;
         }
         if (access_->metrics != nullptr) {
@@ -324,6 +359,8 @@ private:
     std::optional<ApiResponse> refusal_;
     // The producer whose token opened the current POST /v1/events, when producers are set.
     const ProducerPolicy* producer_ = nullptr;
+    // The HTTP user whose basic auth opened the current request, when users are set.
+    std::optional<std::string> user_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::request<http::string_body> request_;
     http::response<http::empty_body> continue_;

@@ -14,17 +14,20 @@
 #include "engine/events_endpoint.h"
 #include "engine/listener.h"
 #include "engine/query_api.h"
+#include "engine/redelivery_endpoint.h"
 #include "engine/tls.h"
 #include "metrics/engine_metrics.h"
 
 namespace rms {
 
-// What the server answers from; borrowed, all must outlive it. `events` and `console` may be
-// null: POST /v1/events then answers 405, /console/ 404.
+// What the server answers from; borrowed, all must outlive it. `events`, `console` and
+// `redelivery` may be null: POST /v1/events and POST /v1/actions/{id}/redeliver then answer 405,
+// /console/ 404.
 struct HttpHandlers {
     const QueryApi* api = nullptr;
     const EventsEndpoint* events = nullptr;
     const Console* console = nullptr;
+    const RedeliveryEndpoint* redelivery = nullptr;
 };
 
 // What one client may hold of the HTTP port.
@@ -42,7 +45,9 @@ public:
 
     // Who may ask, set before Listen(). TLS on every connection when `tls` is set (it must
     // outlive the server); with users, every path but /healthz and /readyz needs HTTP basic
-    // auth with one of them. Refusals are counted in `metrics`.
+    // auth with one of them. Writes (POST /v1/events, POST /v1/actions/{id}/redeliver) need a
+    // producer's token instead when the events endpoint requires producers. Refusals are
+    // counted in `metrics`.
     struct Access {
         boost::asio::ssl::context* tls = nullptr;
         std::vector<HttpUser> users;

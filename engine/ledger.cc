@@ -1279,6 +1279,43 @@ Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
     return Status::Ok();
 }
 
+Status Ledger::Redeliver(const Redelivery& r) {
+    if (r.action_id == 0 || r.action_id > actions_.size()) {
+        return Status::Error("unknown_action",
+                             "action " + std::to_string(r.action_id) + " does not exist");
+    }
+    uint32_t idx = static_cast<uint32_t>(r.action_id - 1);
+    ActionRec& a = actions_[idx];
+    if (a.status != "dead_letter") {
+        return Status::Error("invalid_state", "action " + std::to_string(r.action_id) + " (" +
+                                                  a.key + ") is " + a.status +
+                                                  "; only a dead letter can be redelivered");
+    }
+    std::string attempts = std::to_string(a.attempts);
+    --action_statuses_[a.status];
+    a.status = "pending";
+    ++action_statuses_[a.status];
+    // A fresh start: max_attempts counts again from here. last_error stays, as the reason of the
+    // dead letter, until a new attempt replaces it.
+    a.attempts = 0;
+    a.next_attempt_ms = 0;
+    dirty_.actions.push_back(idx);
+
+    current_event_ = a.caused_by;
+    size_t from = dirty_.timeline.size();
+    std::string route = a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+    Note(a.customer, "redelivery",
+         {{"action_id", std::to_string(a.id)},
+          {"key", a.key},
+          {"channel", route},
+          {"attempts", attempts},
+          {"by", r.by},
+          {"at", r.at},
+          {"reason", "redeliver requested by an operator"}});
+    NumberTimeline(from);
+    return Status::Ok();
+}
+
 void Ledger::RestoreSegmentChange(SegmentChange rec) {
     segment_changes_.push_back(std::move(rec));
 }

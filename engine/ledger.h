@@ -155,6 +155,14 @@ struct DeliveryOutcome {
     int64_t next_attempt_ms = 0;  // retry: when the next attempt may go
 };
 
+// An operator's request to send a dead-lettered action again (POST /v1/actions/{id}/redeliver),
+// after fixing what made it fail. Who and when are recorded in the customer's timeline.
+struct Redelivery {
+    uint64_t action_id = 0;
+    std::string by;  // the HTTP user, "producer NAME", or "anonymous" without authentication
+    std::string at;  // wall-clock time of the request, UTC, "2024-03-05T10:15:00Z"
+};
+
 struct SegmentChange {
     uint32_t customer = 0;
     std::string from;
@@ -333,6 +341,10 @@ public:
     // and, once it is delivered or dead-lettered, the contact. invalid_state when the action is
     // not pending or the key does not match; unknown_action when there is no such action.
     Status RecordDelivery(const DeliveryOutcome& outcome);
+    // Makes a dead-lettered action pending again with no attempts (its key, hence the
+    // Idempotency-Key, stays) and notes the re-drive in the customer's timeline. unknown_action
+    // when there is no such action; invalid_state when it is not a dead letter.
+    Status Redeliver(const Redelivery& request);
     // Effectiveness per channel and step, since the store was created.
     const std::map<EffectKey, EffectCounts>& effects() const { return effects_; }
     // The same summed over the steps of each channel.

@@ -115,6 +115,7 @@ Outbox::~Outbox() {
 void Outbox::Start() {
     InitChannels();
     engine_->SetActionListener([this] { Wake(); });
+    engine_->SetRedeliveryListener([this](uint32_t index) { Redriven(index); });
     std::string routes;
     for (const auto& [name, c] : config_.channels) {
         routes += (routes.empty() ? "" : ", ") + name;
@@ -145,6 +146,27 @@ void Outbox::Wake() {
         rescan_ = true;
     }
     cv_.notify_one();
+}
+
+void Outbox::Redriven(uint32_t index) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!known_.insert(index).second) {
+            redriven_.insert(index);
+            return;
+        }
+        Schedule(index, 0);
+    }
+    cv_.notify_one();
+}
+
+void Outbox::Release(uint32_t index) {
+    if (redriven_.erase(index) > 0) {
+        Schedule(index, 0);
+        cv_.notify_one();
+        return;
+    }
+    known_.erase(index);
 }
 
 void Outbox::Schedule(uint32_t index, int64_t delay_ms) {
@@ -267,7 +289,7 @@ void Outbox::Deliver(uint32_t index, std::mt19937_64& random) {
     Prepared p = Prepare(index);
     if (p.drop) {
         std::lock_guard<std::mutex> lock(mu_);
-        known_.erase(index);
+        Release(index);
         return;
     }
     SendResult sent;
@@ -313,7 +335,7 @@ void Outbox::Deliver(uint32_t index, std::mt19937_64& random) {
             Schedule(index, delay);
             cv_.notify_one();
         } else {
-            known_.erase(index);
+            Release(index);
         }
         return;
     }
@@ -322,7 +344,7 @@ void Outbox::Deliver(uint32_t index, std::mt19937_64& random) {
         cv_.notify_one();
         return;
     }
-    known_.erase(index);
+    Release(index);
     if (o.result == "dead_letter") {
         spdlog::error("outbox: action {} ({}) dead-lettered after {} attempts: {}", p.action_id,
                       p.key, p.attempt, o.error);

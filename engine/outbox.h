@@ -52,6 +52,10 @@ private:
     };
 
     void Wake();
+    // A dead letter made pending again (Engine::SetRedeliveryListener): due at once.
+    void Redriven(uint32_t index);
+    // Done with `index` for now. REQUIRES: mu_ held.
+    void Release(uint32_t index);
     void Worker();
     // Schedules the pending actions decided since the last scan.
     void Scan();
@@ -65,7 +69,10 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::multimap<std::chrono::steady_clock::time_point, uint32_t> schedule_;
-    std::set<uint32_t> known_;        // scheduled or in flight
+    std::set<uint32_t> known_;  // scheduled or in flight
+    // Re-driven while still known (its dead-letter result committed, the worker not yet done
+    // with it): scheduled again when that worker releases it.
+    std::set<uint32_t> redriven_;
     std::set<std::string> unrouted_;  // routes without a connector, warned about once
     size_t scanned_ = 0;
     bool rescan_ = true;

@@ -303,7 +303,16 @@ int main(int argc, char** argv) {
         ingest.RouteTo(to_kafka);
         events.RouteTo(to_kafka);
     }
-    rms::HttpServer http_server(http_io, {.api = &api, .events = &events, .console = &console},
+    // In Kafka mode there is no engine of the instance's own, hence no actions to re-drive.
+    std::optional<rms::RedeliveryEndpoint> redelivery;
+    if (engine) {
+        redelivery.emplace(engine.get());
+    }
+    rms::HttpServer http_server(http_io,
+                                {.api = &api,
+                                 .events = &events,
+                                 .console = &console,
+                                 .redelivery = redelivery ? &*redelivery : nullptr},
                                 config.http_limits);
     const rms::SecurityConfig& sec = config.security;
     bool tls_ingest = tls && sec.tls_ingest;

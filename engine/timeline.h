@@ -34,8 +34,8 @@ struct TimelineEntry {
     std::vector<std::pair<std::string, std::string>> fields;
 };
 
-inline constexpr std::string_view kTimelineKinds[] = {"event",   "contact",  "action",
-                                                      "promise", "delivery", "segment"};
+inline constexpr std::string_view kTimelineKinds[] = {"event",    "contact",    "action", "promise",
+                                                      "delivery", "redelivery", "segment"};
 
 // A cursor names the seq a page continues below. Opaque to clients: "c" and the seq in hex.
 std::string EncodeTimelineCursor(uint64_t seq);

@@ -21,6 +21,10 @@ DeliveryMetrics::DeliveryMetrics(prometheus::Registry& registry) {
                            "Delivery attempts recorded, by channel and result (delivered, "
                            "retry, dead_letter)")
                        .Register(registry);
+    redeliveries_ = &prometheus::BuildCounter()
+                         .Name("rms_redeliveries_total")
+                         .Help("Dead letters an operator sent again, by channel")
+                         .Register(registry);
     actions_ = &prometheus::BuildGauge()
                     .Name("rms_outbox_actions")
                     .Help("Actions by delivery status (pending, delivered, dead_letter)")
@@ -41,6 +45,10 @@ void DeliveryMetrics::CountContact(std::string_view channel, std::string_view di
 void DeliveryMetrics::CountDelivery(std::string_view channel, std::string_view result) {
     deliveries_->Add({{"channel", std::string(channel)}, {"result", std::string(result)}})
         .Increment();
+}
+
+void DeliveryMetrics::CountRedelivery(std::string_view channel) {
+    redeliveries_->Add({{"channel", std::string(channel)}}).Increment();
 }
 
 void DeliveryMetrics::SetActions(std::string_view status, int64_t actions) {

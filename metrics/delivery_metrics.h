@@ -24,6 +24,8 @@ public:
     void CountContact(std::string_view channel, std::string_view direction);
     // `result`: delivered, retry or dead_letter.
     void CountDelivery(std::string_view channel, std::string_view result);
+    // A dead letter made pending again by an operator.
+    void CountRedelivery(std::string_view channel);
     void SetActions(std::string_view status, int64_t actions);
     // Per channel: contacts made, payments within 7 days of one, promises obtained after one
     // and kept of those (running totals since the store was created).
@@ -33,6 +35,7 @@ public:
 private:
     prometheus::Family<prometheus::Counter>* contacts_;
     prometheus::Family<prometheus::Counter>* deliveries_;
+    prometheus::Family<prometheus::Counter>* redeliveries_;
     prometheus::Family<prometheus::Gauge>* actions_;
     prometheus::Family<prometheus::Gauge>* effect_;
 };

@@ -4,8 +4,10 @@
 //   rmsctl send FILE.ndjson [--to HOST:PORT] [--window N]           raw NDJSON lines
 //     (send and replay take --token-file FILE or $RMS_TOKEN, --tls, --tls-ca, --tls-cert,
 //     --tls-key)
-//     (kpis and export-history take --user, --password-file FILE or $RMS_PASSWORD, and the
-//     same TLS options)
+//     (kpis, export-history and redeliver take --user, --password-file FILE or
+//     $RMS_PASSWORD, and the same TLS options; redeliver also --token-file FILE or $RMS_TOKEN,
+//     for an rmsd whose writes need a producer's token)
+//   rmsctl redeliver ACTION_ID [--http HOST:PORT]                   send a dead letter again
 //   rmsctl hash-token < SECRET                                      SHA-256 hex for the config
 //   rmsctl kpis [--http HOST:PORT] [--history FROM TO]              KPI tables
 //   rmsctl kpis --cluster HOST:PORT,HOST:PORT,... [--partitions N]  a Kafka cluster's KPIs
@@ -342,6 +344,41 @@ int ExportHistory(const std::string& http, const std::string& from, const std::s
     return kExitOk;
 }
 
+// Asks rmsd to send dead-lettered action `id` again. With a user in `options`, the request
+// signs in as that user (rmsd with [[http_users]]); else a token, if any, goes as a bearer
+// token (rmsd with [[producers]], whose writes need one).
+int Redeliver(const std::string& http, const std::string& id, const std::string& token,
+              const HttpOptions& options) {
+    auto address = ParseHostPort(http);
+    if (!address.ok()) {
+        return Fail(kExitUsage, address.status());
+    }
+    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
+        return Fail(kExitUsage,
+                    Status::Error("invalid_argument", "action id \"" + id + "\" is not a number"));
+    }
+    HttpCall call;
+    call.method = "POST";
+    call.target = "/v1/actions/" + id + "/redeliver";
+    call.headers = {{"Content-Type", "application/json"}};
+    call.body = "{}";
+    call.timeout_ms = options.timeout_ms;
+    if (options.user.empty() && !token.empty()) {
+        call.headers.emplace_back("Authorization", "Bearer " + token);
+    }
+    auto response = HttpSend(address->first, address->second, call, options);
+    if (!response.ok()) {
+        return Fail(kExitFailed, response.status());
+    }
+    if (response->status != 200) {
+        std::fprintf(stderr, "rmsctl: POST %s answered %d: %s\n", call.target.c_str(),
+                     response->status, response->body.c_str());
+        return kExitFailed;
+    }
+    std::printf("action %s is pending again\n", id.c_str());
+    return kExitOk;
+}
+
 // Reads one line from stdin and prints its SHA-256 in hex: what the config stores.
 int HashToken() {
     std::string secret;
@@ -423,9 +460,18 @@ int main(int argc, char** argv) {
     export_history->add_option("-o,--output", output, "Output file, - for stdout")
         ->capture_default_str();
 
+    std::string action_id;
+    CLI::App* redeliver = app.add_subcommand(
+        "redeliver", "Send a dead-lettered action again (after fixing its channel)");
+    redeliver->add_option("action_id", action_id, "The action's id (GET /v1/actions)")->required();
+    redeliver->add_option("--http", http, "rmsd query API address")->capture_default_str();
+    redeliver->add_option("--token-file", token_file,
+                          "File whose first line is a producer token (else $RMS_TOKEN), for "
+                          "an rmsd whose writes need one");
+
     std::string password_file;
     rms::HttpOptions http_options;
-    for (CLI::App* sub : {kpis, export_history}) {
+    for (CLI::App* sub : {kpis, export_history, redeliver}) {
         sub->add_option("--user", http_options.user, "HTTP basic auth user");
         sub->add_option("--password-file", password_file,
                         "File whose first line is the user's password (else $RMS_PASSWORD)");
@@ -461,6 +507,13 @@ int main(int argc, char** argv) {
     }
     http_options.password = std::move(password).value();
     http_options.tls.enabled = http_options.tls.enabled || !http_options.tls.ca_file.empty();
+    if (redeliver->parsed()) {
+        auto token = rms::ReadSecret(token_file, "RMS_TOKEN");
+        if (!token.ok()) {
+            return rms::Fail(rms::kExitUsage, token.status());
+        }
+        return rms::Redeliver(http, action_id, *token, http_options);
+    }
     if (export_history->parsed()) {
         return rms::ExportHistory(http, from, until, output, http_options);
     }

@@ -1,13 +1,19 @@
 #!/usr/bin/python3
-"""Loopback receivers for the delivery tests: an SMTP server (aiosmtpd) and an HTTP webhook
-receiver that fails a share of requests and is slow at times. Both drop repeats by their
-Idempotency-Key and write one line per request to a log file:
+"""Loopback receivers for the delivery tests: an SMTP server (aiosmtpd), an HTTP webhook
+receiver that fails a share of requests and is slow at times, and a "switch" webhook receiver
+whose behaviour the test sets. All drop repeats by their Idempotency-Key and write one line per
+request to a log file:
 
     new <key> <detail>      the first time a key is processed
     dup <key>               a repeat of a key already processed (not processed again)
     fail <key> <status>     a request refused on purpose
+    held <key>              (switch) a request held before it is processed
 
-Usage: delivery_receivers.py smtp|http PORT_FILE LOG_FILE
+The switch receiver reads its mode at each request from the file next to LOG_FILE named
+KIND.mode: "refuse" (also when there is no such file) answers 400, which the sender takes as
+permanent; "accept" processes the request; "hold" logs it, waits 3 s, then processes it.
+
+Usage: delivery_receivers.py smtp|http|switch PORT_FILE LOG_FILE
 The port chosen by the kernel is written to PORT_FILE once the server listens on 127.0.0.1.
 """
 import asyncio
@@ -106,8 +112,47 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
-def run_http(port_file):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+class Switch(BaseHTTPRequestHandler):
+    mode_file = None
+
+    def mode(self):
+        try:
+            with open(Switch.mode_file) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return "refuse"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = self.headers.get("Idempotency-Key", "")
+        mode = self.mode()
+        if mode == "refuse":
+            log("fail %s 400" % key)
+            return self.answer(400)
+        if mode == "hold":
+            log("held " + key)
+            time.sleep(3)
+        attempt = body.split(b'"attempt":', 1)[1].split(b",", 1)[0].decode()
+        if first_time(key):
+            log("new %s attempt=%s" % (key, attempt))
+        else:
+            log("dup " + key)
+        try:
+            self.answer(200)
+        except OSError:
+            pass  # the sender went away while the request was held
+
+    def answer(self, status):
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def run_http(port_file, handler):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     announce(port_file, server.server_address[1])
     server.serve_forever()
 
@@ -115,4 +160,8 @@ def run_http(port_file):
 if __name__ == "__main__":
     kind, port_file, log_file = sys.argv[1:4]
     LOG = open(log_file, "a")
-    run_smtp(port_file) if kind == "smtp" else run_http(port_file)
+    Switch.mode_file = os.path.join(os.path.dirname(log_file), kind + ".mode")
+    if kind == "smtp":
+        run_smtp(port_file)
+    else:
+        run_http(port_file, Switch if kind == "switch" else Hook)

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -16,6 +17,7 @@ Result<std::unique_ptr<ReceiverProcess>> ReceiverProcess::Start(const std::strin
     std::string script = std::string(RMS_SOURCE_DIR) + "/tests/support/delivery_receivers.py";
     std::string port_file = dir + "/" + kind + ".port";
     p->log_path_ = dir + "/" + kind + ".log";
+    p->mode_path_ = dir + "/" + kind + ".mode";
     pid_t pid = ::fork();
     if (pid < 0) {
         return Status::Error("start_failed", "fork failed");
@@ -60,6 +62,13 @@ std::vector<std::string> ReceiverProcess::LogLines() const {
         lines.push_back(line);
     }
     return lines;
+}
+
+void ReceiverProcess::SetMode(const std::string& mode) const {
+    // Written aside and renamed, so that a request never reads half a mode.
+    std::string tmp = mode_path_ + ".tmp";
+    std::ofstream(tmp, std::ios::trunc) << mode;
+    std::rename(tmp.c_str(), mode_path_.c_str());
 }
 
 }  // namespace rms

@@ -15,8 +15,8 @@ namespace rms {
 
 class ReceiverProcess {
 public:
-    // Starts `kind` ("smtp" or "http") with its files under `dir` and waits (bounded) until it
-    // listens. Fails with "start_failed" when python3 or the script cannot run.
+    // Starts `kind` ("smtp", "http" or "switch") with its files under `dir` and waits (bounded)
+    // until it listens. Fails with "start_failed" when python3 or the script cannot run.
     [[nodiscard]] static Result<std::unique_ptr<ReceiverProcess>> Start(const std::string& kind,
                                                                         const std::string& dir);
     ReceiverProcess(const ReceiverProcess&) = delete;
@@ -26,6 +26,9 @@ public:
     uint16_t port() const { return port_; }
     // The receiver's log: one line per request ("new KEY ...", "dup KEY", "fail KEY STATUS").
     std::vector<std::string> LogLines() const;
+    // The "switch" receiver: how it answers from the next request on ("refuse", "accept" or
+    // "hold"; see delivery_receivers.py).
+    void SetMode(const std::string& mode) const;
 
 private:
     ReceiverProcess() = default;
@@ -33,6 +36,7 @@ private:
     pid_t pid_ = -1;
     uint16_t port_ = 0;
     std::string log_path_;
+    std::string mode_path_;
 };
 
 }  // namespace rms

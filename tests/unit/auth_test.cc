@@ -177,6 +177,14 @@ TEST(AuthTest, BasicAuthAllowsOnlyAKnownUserWithItsPassword) {
     EXPECT_FALSE(BasicAuthAllows("Basic b3BzOnMzY3JldA==", {}));
 }
 
+TEST(AuthTest, BasicAuthUserNamesTheUserWhoSignedIn) {
+    std::vector<HttpUser> users = {{"ops", Sha256Hex("s3cret")}, {"grafana", Sha256Hex("g")}};
+    EXPECT_EQ(BasicAuthUser("Basic b3BzOnMzY3JldA==", users), "ops");  // ops:s3cret
+    EXPECT_EQ(BasicAuthUser("Basic Z3JhZmFuYTpn", users), "grafana");  // grafana:g
+    EXPECT_EQ(BasicAuthUser("Basic Z3JhZmFuYTpzM2NyZXQ=", users), std::nullopt);
+    EXPECT_EQ(BasicAuthUser("", users), std::nullopt);
+}
+
 Status LoadToml(const std::string& toml, Config* config) {
     auto dir = TempDir::Create("auth-config");
     EXPECT_TRUE(dir.ok());
