@@ -1229,12 +1229,23 @@ void Ledger::RestoreAction(ActionRec rec) {
     actions_.push_back(std::move(rec));
 }
 
-Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
-    if (o.action_id == 0 || o.action_id > actions_.size()) {
-        return Status::Error("unknown_action",
-                             "action " + std::to_string(o.action_id) + " does not exist");
+Result<uint32_t> Ledger::ActionIndex(uint64_t id) const {
+    if (id == 0 || id > actions_.size()) {
+        return Status::Error("unknown_action", "action " + std::to_string(id) + " does not exist");
     }
-    uint32_t idx = static_cast<uint32_t>(o.action_id - 1);
+    return static_cast<uint32_t>(id - 1);
+}
+
+std::string ActionRoute(const ActionRec& a) {
+    return a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+}
+
+Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
+    Result<uint32_t> found = ActionIndex(o.action_id);
+    if (!found.ok()) {
+        return found.status();
+    }
+    uint32_t idx = *found;
     ActionRec& a = actions_[idx];
     if (a.key != o.key || a.status != "pending") {
         return Status::Error("invalid_state", "action " + std::to_string(o.action_id) + " (" +
@@ -1252,7 +1263,7 @@ Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
 
     current_event_ = a.caused_by;
     size_t from = dirty_.timeline.size();
-    std::string route = a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+    std::string route = ActionRoute(a);
     Fields fields{{"action_id", std::to_string(a.id)},
                   {"key", a.key},
                   {"channel", route},
@@ -1280,11 +1291,11 @@ Status Ledger::RecordDelivery(const DeliveryOutcome& o) {
 }
 
 Status Ledger::Redeliver(const Redelivery& r) {
-    if (r.action_id == 0 || r.action_id > actions_.size()) {
-        return Status::Error("unknown_action",
-                             "action " + std::to_string(r.action_id) + " does not exist");
+    Result<uint32_t> found = ActionIndex(r.action_id);
+    if (!found.ok()) {
+        return found.status();
     }
-    uint32_t idx = static_cast<uint32_t>(r.action_id - 1);
+    uint32_t idx = *found;
     ActionRec& a = actions_[idx];
     if (a.status != "dead_letter") {
         return Status::Error("invalid_state", "action " + std::to_string(r.action_id) + " (" +
@@ -1303,7 +1314,7 @@ Status Ledger::Redeliver(const Redelivery& r) {
 
     current_event_ = a.caused_by;
     size_t from = dirty_.timeline.size();
-    std::string route = a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+    std::string route = ActionRoute(a);
     Note(a.customer, "redelivery",
          {{"action_id", std::to_string(a.id)},
           {"key", a.key},

@@ -145,6 +145,10 @@ struct ActionRec {
     int64_t next_attempt_ms = 0;  // wall-clock ms (Unix) before which no retry goes out
 };
 
+// Where an action goes, as deliveries, metrics and the timeline name it: its channel, or its kind
+// when it names none.
+std::string ActionRoute(const ActionRec& a);
+
 // The recorded result of one delivery attempt of an action.
 struct DeliveryOutcome {
     uint64_t action_id = 0;
@@ -468,6 +472,9 @@ private:
     Fields EventFields(const Event& e) const;
     // Gives the entries from index `from` on their customers' next seqs.
     void NumberTimeline(size_t from);
+    // The index of action `id` (1-based), or unknown_action.
+    Result<uint32_t> ActionIndex(uint64_t id) const;
+
     // Effectiveness: a contact made, and what followed one within the window.
     void CountContact(uint32_t customer, std::string channel, std::string step, Date date);
     EffectCounts* AttributedContact(uint32_t customer, Date date, EffectKey* key);

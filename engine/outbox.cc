@@ -186,8 +186,7 @@ void Outbox::Scan() {
             if (a.status != "pending") {
                 continue;
             }
-            std::string route =
-                a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+            std::string route = ActionRoute(a);
             if (config_.channels.count(route) == 0) {
                 missing.insert(route);
                 continue;
@@ -252,7 +251,7 @@ Outbox::Prepared Outbox::Prepare(uint32_t index) const {
         const ActionRec& a = ledger.actions()[index];
         p.action_id = a.id;
         p.key = a.key;
-        p.route = a.channel.empty() ? std::string(rules::ActionKindName(a.kind)) : a.channel;
+        p.route = ActionRoute(a);
         p.attempt = a.attempts + 1;
         auto channel = config_.channels.find(p.route);
         if (channel == config_.channels.end()) {
