@@ -367,6 +367,9 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             CountTimeline(timeline);
             new_actions = ledger_->actions().size() > actions_before;
         }
+        // Before the lock is let go and anything is answered: an answered event is in every
+        // view a query can read next.
+        RefreshViews();
     }
     PublishMetrics();
     for (size_t i = 0; i < deliveries->size(); ++i) {
@@ -490,6 +493,19 @@ void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
     std::unique_lock<std::shared_mutex> lock(state_mu_);
     options_.rules = rules;
     ledger_->SetRules(std::move(rules));
+    RefreshViews();
+}
+
+void Engine::AddView(std::shared_ptr<CommittedView> view) const {
+    std::lock_guard<std::mutex> lock(views_mu_);
+    views_.push_back(std::move(view));
+}
+
+void Engine::RefreshViews() {
+    std::lock_guard<std::mutex> lock(views_mu_);
+    for (const std::shared_ptr<CommittedView>& view : views_) {
+        view->Refresh(*ledger_);
+    }
 }
 
 void Engine::CountTimeline(const std::vector<TimelineEntry>& entries) {

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/committed_view.h"
 #include "engine/event.h"
 #include "engine/ledger.h"
 #include "engine/ledger_codec.h"
@@ -112,6 +113,11 @@ public:
         return next_seq_ - 1;
     }
 
+    // Registers a view the commit thread renders at the end of every change to the ledger
+    // (engine/committed_view.h). Views are no state of the engine's: registering one changes
+    // nothing any query sees, hence const.
+    void AddView(std::shared_ptr<CommittedView> view) const;
+
     // Runs `fn` with the committed ledger under a shared lock.
     template <typename Fn>
     auto Read(Fn&& fn) const {
@@ -179,6 +185,8 @@ private:
     Decision Decide(PendingEvent& pending, std::string key,
                     const std::optional<std::string>& stored, GroupLog* log, storage::Batch* batch);
     Status Reload();
+    // With state_mu_ held exclusively, at the end of every change to the ledger.
+    void RefreshViews();
     void PublishMetrics();
     void PublishActions();
     // Checks that `range` starts at the stored position and puts its end into `batch`.
@@ -195,6 +203,8 @@ private:
     // fails, then read again from the store.
     std::map<std::pair<std::string, int32_t>, int64_t> consumed_;
     size_t actions_published_ = 0;  // actions already counted in the metrics
+    mutable std::mutex views_mu_;
+    mutable std::vector<std::shared_ptr<CommittedView>> views_;
     std::atomic<bool> last_commit_ok_{true};
     // Set for good when the in-memory state can no longer be trusted (a reload failed).
     Status stopped_;

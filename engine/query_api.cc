@@ -365,76 +365,96 @@ ApiResponse QueryApi::Get(std::string_view target) const {
     return ApiError(404, "not_found", "no endpoint " + std::string(path));
 }
 
+QueryApi::QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics,
+                   std::optional<Currency> base_currency)
+    : engine_(engine), metrics_(metrics), base_currency_(base_currency) {
+    if (engine_ != nullptr) {
+        // The view outlives this object inside the engine: it keeps copies, never `this`.
+        kpis_view_ = std::make_shared<CommittedView>(
+            [base_currency](const Ledger& ledger) { return KpisBody(ledger, base_currency); });
+        engine_->AddView(kpis_view_);
+    }
+}
+
 ApiResponse QueryApi::Kpis() const {
-    return engine_->Read([this](const Ledger& ledger) {
-        ApiResponse r;
-        JsonWriter w(&r.body);
-        w.BeginObject();
-        WriteBusinessDate(w, ledger);
-        w.Key("currencies");
-        w.BeginObject();
-        for (const auto& [currency, book] : ledger.books()) {
-            w.Key(currency.code());
-            WriteFigures(w, currency, ledger.CurrencyFiguresNow(currency));
-        }
-        w.EndObject();
-        if (!ledger.business_date()) {
-            // Before any event the answer is exactly the protocol's empty shape.
-            w.EndObject();
-            return r;
-        }
-        std::optional<Currency> base = base_currency_ ? base_currency_ : ledger.DefaultBase();
-        if (base) {
-            BaseFigures b = ledger.BaseFiguresNow(*base);
-            w.Key("base");
-            w.BeginObject();
-            w.Key("currency");
-            w.String(base->code());
-            w.Key("rates");
-            w.BeginObject();
-            for (const auto& [currency, used] : b.rates) {
-                w.Key(currency.code());
-                w.BeginObject();
-                w.Key("rate");
-                w.String(FormatDecimal(used.rate));
-                w.Key("inverse");
-                w.Bool(used.inverse);
-                w.EndObject();
-            }
-            w.EndObject();
-            w.Key("missing_rates");
-            w.BeginArray();
-            for (Currency c : b.missing) {
-                w.String(c.code());
-            }
-            w.EndArray();
-            if (b.overflow) {
-                w.Key("error");
-                w.String("the totals converted into " + std::string(base->code()) +
-                         " do not fit in 64-bit minor units");
-            } else {
-                w.Key("figures");
-                WriteFigures(w, *base, b.figures);
-            }
-            w.EndObject();
-        }
-        w.Key("promises");
-        w.BeginObject();
-        std::array<int64_t, 4> by_status{};
-        for (const PromiseRec& p : ledger.promises()) {
-            ++by_status[static_cast<size_t>(p.status)];
-        }
-        for (size_t i = 0; i < by_status.size(); ++i) {
-            w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
-            w.Int(by_status[i]);
-        }
-        WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
-        WritePromisesByCurrency(w, ledger);
-        w.EndObject();
-        WriteEffectiveness(w, ledger);
-        w.EndObject();
+    ApiResponse r;
+    if (std::shared_ptr<const std::string> body = kpis_view_ ? kpis_view_->Get() : nullptr) {
+        r.body = *body;
         return r;
-    });
+    }
+    r.body =
+        engine_->Read([this](const Ledger& ledger) { return KpisBody(ledger, base_currency_); });
+    return r;
+}
+
+std::string QueryApi::KpisBody(const Ledger& ledger, std::optional<Currency> base_currency) {
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    WriteBusinessDate(w, ledger);
+    w.Key("currencies");
+    w.BeginObject();
+    for (const auto& [currency, book] : ledger.books()) {
+        w.Key(currency.code());
+        WriteFigures(w, currency, ledger.CurrencyFiguresNow(currency));
+    }
+    w.EndObject();
+    if (!ledger.business_date()) {
+        // Before any event the answer is exactly the protocol's empty shape.
+        w.EndObject();
+        return body;
+    }
+    std::optional<Currency> base = base_currency ? base_currency : ledger.DefaultBase();
+    if (base) {
+        BaseFigures b = ledger.BaseFiguresNow(*base);
+        w.Key("base");
+        w.BeginObject();
+        w.Key("currency");
+        w.String(base->code());
+        w.Key("rates");
+        w.BeginObject();
+        for (const auto& [currency, used] : b.rates) {
+            w.Key(currency.code());
+            w.BeginObject();
+            w.Key("rate");
+            w.String(FormatDecimal(used.rate));
+            w.Key("inverse");
+            w.Bool(used.inverse);
+            w.EndObject();
+        }
+        w.EndObject();
+        w.Key("missing_rates");
+        w.BeginArray();
+        for (Currency c : b.missing) {
+            w.String(c.code());
+        }
+        w.EndArray();
+        if (b.overflow) {
+            w.Key("error");
+            w.String("the totals converted into " + std::string(base->code()) +
+                     " do not fit in 64-bit minor units");
+        } else {
+            w.Key("figures");
+            WriteFigures(w, *base, b.figures);
+        }
+        w.EndObject();
+    }
+    w.Key("promises");
+    w.BeginObject();
+    std::array<int64_t, 4> by_status{};
+    for (const PromiseRec& p : ledger.promises()) {
+        ++by_status[static_cast<size_t>(p.status)];
+    }
+    for (size_t i = 0; i < by_status.size(); ++i) {
+        w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
+        w.Int(by_status[i]);
+    }
+    WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate());
+    WritePromisesByCurrency(w, ledger);
+    w.EndObject();
+    WriteEffectiveness(w, ledger);
+    w.EndObject();
+    return body;
 }
 
 ApiResponse QueryApi::History(std::string_view query) const {

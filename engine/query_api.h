@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,9 +29,10 @@ class QueryApi {
 public:
     // `base_currency`: the currency /v1/kpis converts every figure into; when absent, the base
     // of the fx rate dated latest.
+    // `/v1/kpis` is a view the engine renders after each commit (engine/committed_view.h), so
+    // that it does not wait for a group being committed.
     QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics,
-             std::optional<Currency> base_currency = std::nullopt)
-        : engine_(engine), metrics_(metrics), base_currency_(base_currency) {}
+             std::optional<Currency> base_currency = std::nullopt);
 
     // Kafka mode (issue #9): `routes` is asked first and answers the paths it knows; the
     // engine may then be null, and other paths are not found.
@@ -42,6 +44,7 @@ public:
 
 private:
     ApiResponse Kpis() const;
+    static std::string KpisBody(const Ledger& ledger, std::optional<Currency> base_currency);
     ApiResponse History(std::string_view query) const;
     ApiResponse Customer(std::string_view id) const;
     ApiResponse CustomerItems(std::string_view id) const;
@@ -55,6 +58,7 @@ private:
     ApiResponse Rules() const;
 
     const Engine* engine_;
+    std::shared_ptr<CommittedView> kpis_view_;
     const metrics::EngineMetrics* metrics_;
     std::optional<Currency> base_currency_;
     Routes routes_;

@@ -24,7 +24,7 @@ ASAN_EXCLUDE=${RMS_ASAN_EXCLUDE:-}
 # The engine's concurrency is inside rmsd: the ingest thread, the commit thread (group commit)
 # and the HTTP thread, plus signal handling (SIGHUP reload, SIGTERM drain) and the restart path.
 # These tests drive all of them over TCP; the unit tests are single-threaded and add nothing.
-TSAN_TESTS='^(IngestTest|CrashTest|RulesReloadTest|PrometheusTest|ServiceTest)\.'
+TSAN_TESTS='^(IngestTest|CrashTest|RulesReloadTest|PrometheusTest|ServiceTest|CommittedViewTest)\.'
 
 launcher=()
 if command -v ccache >/dev/null; then

@@ -8,12 +8,14 @@
 
 #include "engine/engine.h"
 #include "engine/ledger.h"
+#include "tests/support/engine_calls.h"
 #include "tests/support/ledger_driver.h"
 #include "tests/support/temp_dir.h"
 
 namespace rms {
 namespace {
 
+using testing::CommitEvents;
 using testing::LedgerDriver;
 
 void Send(LedgerDriver& d, const std::string& line) {
@@ -98,24 +100,6 @@ TEST(LedgerRedeliveryTest, AnythingButADeadLetterIsRefusedAndLeftAlone) {
     DirtySet dirty = d.ledger().TakeDirty();
     EXPECT_TRUE(dirty.actions.empty());
     EXPECT_TRUE(dirty.timeline.empty());
-}
-
-// Runs `lines` through the engine as one submission; true when every answer is ok.
-bool CommitEvents(Engine& engine, const std::vector<std::string>& lines) {
-    Submission sub;
-    for (size_t i = 0; i < lines.size(); ++i) {
-        ParsedLine parsed = ParseEvent(lines[i]);
-        EXPECT_TRUE(parsed.status.ok()) << lines[i];
-        sub.events.push_back(PendingEvent{std::move(parsed.event), i + 1});
-    }
-    std::promise<std::vector<std::string>> answered;
-    sub.done = [&](std::vector<std::string> a) { answered.set_value(std::move(a)); };
-    engine.Submit(std::move(sub));
-    bool ok = true;
-    for (const std::string& answer : answered.get_future().get()) {
-        ok = ok && answer.find(R"("ok":true)") != std::string::npos;
-    }
-    return ok;
 }
 
 Status Recorded(Engine& engine, const DeliveryOutcome& o) {
