@@ -373,17 +373,26 @@ QueryApi::QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics,
         kpis_view_ = std::make_shared<CommittedView>(
             [base_currency](const Ledger& ledger) { return KpisBody(ledger, base_currency); });
         engine_->AddView(kpis_view_);
+        worklist_view_ = std::make_shared<CommittedView>(
+            [](const Ledger& ledger) { return WorklistBody(ledger, kWorklistViewLimit, "", ""); });
+        engine_->AddView(worklist_view_);
     }
+}
+
+template <typename Render>
+std::string QueryApi::Rendered(const CommittedView* view, Render&& render) const {
+    if (view != nullptr) {
+        if (std::shared_ptr<const std::string> body = view->Get()) {
+            return *body;
+        }
+    }
+    return engine_->Read(std::forward<Render>(render));
 }
 
 ApiResponse QueryApi::Kpis() const {
     ApiResponse r;
-    if (std::shared_ptr<const std::string> body = kpis_view_ ? kpis_view_->Get() : nullptr) {
-        r.body = *body;
-        return r;
-    }
-    r.body =
-        engine_->Read([this](const Ledger& ledger) { return KpisBody(ledger, base_currency_); });
+    r.body = Rendered(kpis_view_.get(),
+                      [this](const Ledger& ledger) { return KpisBody(ledger, base_currency_); });
     return r;
 }
 
@@ -702,7 +711,7 @@ void WriteBreakdown(JsonWriter& w, const rules::ScoreBreakdown& b) {
 }  // namespace
 
 ApiResponse QueryApi::Worklist(std::string_view query) const {
-    int64_t limit = 50;
+    int64_t limit = kWorklistViewLimit;
     if (std::optional<ApiResponse> bad = NumberParam(query, "limit", 1, 10000, &limit)) {
         return *bad;
     }
@@ -716,37 +725,44 @@ ApiResponse QueryApi::Worklist(std::string_view query) const {
                                       segment) == std::end(rules::kSegments)) {
         return ApiError(400, "invalid_field", "segment \"" + segment + "\" is not a segment");
     }
-    return engine_->Read([&](const Ledger& ledger) {
-        ApiResponse r;
-        JsonWriter w(&r.body);
-        w.BeginObject();
-        WriteBusinessDate(w, ledger);
-        w.Key("customers");
-        w.BeginArray();
-        for (const Ledger::WorklistEntry& e :
-             ledger.Worklist(static_cast<size_t>(limit), owner, segment)) {
-            const CustomerRec& c = ledger.customers()[e.customer];
-            w.BeginObject();
-            w.Key("customer");
-            w.String(c.id);
-            w.Key("score");
-            w.Fixed(e.score, 4);
-            WriteBreakdown(w, e.breakdown);
-            w.Key("segment");
-            w.String(c.segment);
-            WriteOptionalString(w, "owner", c.attributes.owner);
-            w.Key("overdue_major");
-            w.Int(e.facts.overdue_major);
-            w.Key("days_past_due");
-            w.Int(e.facts.days_past_due);
-            w.Key("strategy");
-            w.String(e.strategy);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
-        return r;
+    bool default_query = limit == kWorklistViewLimit && owner.empty() && segment.empty();
+    ApiResponse r;
+    r.body = Rendered(default_query ? worklist_view_.get() : nullptr, [&](const Ledger& ledger) {
+        return WorklistBody(ledger, static_cast<size_t>(limit), owner, segment);
     });
+    return r;
+}
+
+std::string QueryApi::WorklistBody(const Ledger& ledger, size_t limit, std::string_view owner,
+                                   std::string_view segment) {
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    WriteBusinessDate(w, ledger);
+    w.Key("customers");
+    w.BeginArray();
+    for (const Ledger::WorklistEntry& e : ledger.Worklist(limit, owner, segment)) {
+        const CustomerRec& c = ledger.customers()[e.customer];
+        w.BeginObject();
+        w.Key("customer");
+        w.String(c.id);
+        w.Key("score");
+        w.Fixed(e.score, 4);
+        WriteBreakdown(w, e.breakdown);
+        w.Key("segment");
+        w.String(c.segment);
+        WriteOptionalString(w, "owner", c.attributes.owner);
+        w.Key("overdue_major");
+        w.Int(e.facts.overdue_major);
+        w.Key("days_past_due");
+        w.Int(e.facts.days_past_due);
+        w.Key("strategy");
+        w.String(e.strategy);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return body;
 }
 
 ApiResponse QueryApi::Actions(std::string_view query) const {

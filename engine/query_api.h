@@ -29,8 +29,8 @@ class QueryApi {
 public:
     // `base_currency`: the currency /v1/kpis converts every figure into; when absent, the base
     // of the fx rate dated latest.
-    // `/v1/kpis` is a view the engine renders after each commit (engine/committed_view.h), so
-    // that it does not wait for a group being committed.
+    // `/v1/kpis` and the default `/v1/worklist` are views the engine renders after each commit
+    // (engine/committed_view.h), so that they do not wait for a group being committed.
     QueryApi(const Engine* engine, const metrics::EngineMetrics* metrics,
              std::optional<Currency> base_currency = std::nullopt);
 
@@ -43,6 +43,10 @@ public:
     ApiResponse Get(std::string_view target) const;
 
 private:
+    // The rendering `view` holds, or `render` run under the engine's shared lock when it holds
+    // none (or `view` is null).
+    template <typename Render>
+    std::string Rendered(const CommittedView* view, Render&& render) const;
     ApiResponse Kpis() const;
     static std::string KpisBody(const Ledger& ledger, std::optional<Currency> base_currency);
     ApiResponse History(std::string_view query) const;
@@ -54,11 +58,16 @@ private:
     ApiResponse Invoice(std::string_view id) const;
     ApiResponse Promise(std::string_view id) const;
     ApiResponse Worklist(std::string_view query) const;
+    static std::string WorklistBody(const Ledger& ledger, size_t limit, std::string_view owner,
+                                    std::string_view segment);
     ApiResponse Actions(std::string_view query) const;
     ApiResponse Rules() const;
 
     const Engine* engine_;
     std::shared_ptr<CommittedView> kpis_view_;
+    // The worklist as the console and most callers ask for it: the top 50, unfiltered.
+    static constexpr int64_t kWorklistViewLimit = 50;
+    std::shared_ptr<CommittedView> worklist_view_;
     const metrics::EngineMetrics* metrics_;
     std::optional<Currency> base_currency_;
     Routes routes_;

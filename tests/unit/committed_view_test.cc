@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "engine/ledger.h"
+#include "engine/query_api.h"
 #include "tests/support/engine_calls.h"
 #include "tests/support/ledger_driver.h"
 #include "tests/support/temp_dir.h"
@@ -113,6 +114,41 @@ TEST(CommittedViewTest, AnAnsweredEventIsInTheViewReadAfterItOnAnyThread) {
     // A duplicate changes nothing; the view still holds the committed count.
     ASSERT_TRUE(CommitEvents(**engine, {CustomerEvent(1)}));
     EXPECT_EQ(*view->Get(), std::to_string(kEvents));
+}
+
+TEST(CommittedViewTest, KpisAndWorklistFromTheirViewsEqualTheirRenderingUnderTheLock) {
+    Result<TempDir> dir = TempDir::Create("committed-view-api");
+    ASSERT_TRUE(dir.ok());
+    metrics::EngineMetrics metrics;
+    EngineOptions options;
+    options.data_dir = dir->Path("data");
+    auto engine = Engine::Open(options, &metrics);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    QueryApi api(engine->get(), &metrics);
+    for (const char* target : {"/v1/kpis", "/v1/worklist"}) {
+        api.Get(target);  // wanted from now on
+    }
+    for (int i = 1; i <= 3; ++i) {
+        std::string n = std::to_string(i);
+        ASSERT_TRUE(CommitEvents(
+            **engine,
+            {CustomerEvent(i),
+             R"({"id":"i)" + n + R"(","type":"invoice.issued","date":"2024-03-01","invoice":"I)" +
+                 n + R"(","customer":"C)" + n + R"(","amount":")" + n +
+                 R"(00.00","currency":"USD","due":"2024-03-05"})",
+             R"({"id":"k)" + n + R"(","type":"clock.advanced","date":"2024-04-0)" + n + R"("})"}));
+        // A QueryApi made after the commit holds no rendering yet: it renders under the lock.
+        QueryApi fresh(engine->get(), &metrics);
+        for (const char* target : {"/v1/kpis", "/v1/worklist", "/v1/worklist?limit=50"}) {
+            ApiResponse from_view = api.Get(target);
+            ApiResponse under_lock = fresh.Get(target);
+            EXPECT_EQ(from_view.status, 200) << target;
+            EXPECT_EQ(from_view.body, under_lock.body) << target << " after round " << i;
+        }
+        EXPECT_NE(api.Get("/v1/worklist").body.find(R"("customer":"C)" + n + R"(")"),
+                  std::string::npos)
+            << "round " << i;
+    }
 }
 
 }  // namespace
