@@ -6,7 +6,6 @@
 // needs the same credentials as other writes, and is refused for anything but a dead letter.
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "engine/auth.h"
+#include "tests/support/command.h"
 #include "tests/support/receiver_process.h"
 #include "tests/support/rmsd_calls.h"
 #include "tests/support/rmsd_process.h"
@@ -323,18 +323,12 @@ TEST_F(RedeliveryTest, NeedsTheCredentialsOfAWriteAndNamesWhoAsked) {
     // rmsctl, signed in as ops; the receiver still refuses, so it dead-letters again.
     std::string password_file = dir_->Path("password");
     Write(password_file, std::string(kOpsPassword) + "\n");
-    std::string command = std::string(RMS_RMSCTL_PATH) +
-                          " redeliver 1 --http 127.0.0.1:" + std::to_string(rmsd_->http_port()) +
-                          " --user ops --password-file " + password_file + " 2>&1";
-    FILE* p = ::popen(command.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[512];
-    while (size_t n = std::fread(buf, 1, sizeof(buf), p)) {
-        out.append(buf, n);
-    }
-    EXPECT_EQ(WEXITSTATUS(::pclose(p)), 0) << out;
-    EXPECT_EQ(out, "action 1 is pending again\n");
+    CommandResult redriven =
+        RunCommand(std::string(RMS_RMSCTL_PATH) +
+                   " redeliver 1 --http 127.0.0.1:" + std::to_string(rmsd_->http_port()) +
+                   " --user ops --password-file " + password_file + " 2>&1");
+    EXPECT_EQ(redriven.exit_code, 0) << redriven.output;
+    EXPECT_EQ(redriven.output, "action 1 is pending again\n");
     ASSERT_TRUE(AwaitStatus(1, "dead_letter", ops)) << rmsd_->LogTail();
     std::string timeline = Get("/v1/customers/C1/timeline?limit=100", ops);
     EXPECT_NE(timeline.find(R"("channel":"whatsapp","attempts":"1","by":"ops","at":")"),

@@ -4,10 +4,10 @@
 #include <signal.h>
 
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <thread>
 
+#include "tests/support/command.h"
 #include "tests/support/rmsd_calls.h"
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
@@ -109,28 +109,16 @@ TEST(CheckConfigTest, ReportsTheLineAndExitsWithTheConfigCode) {
     ASSERT_TRUE(dir.ok());
     std::string bad = dir->Path("bad.toml");
     Write(bad, kBroken);
-    std::string command = std::string(RMS_RMSD_PATH) + " --check-config " + bad + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string output;
-    char buf[512];
-    while (size_t n = fread(buf, 1, sizeof(buf), pipe)) {
-        output.append(buf, n);
-    }
-    int status = pclose(pipe);
-    EXPECT_EQ(WEXITSTATUS(status), 78);
-    EXPECT_NE(output.find("line 3: strategy 1: unknown key \"colour\""), std::string::npos)
-        << output;
+    CommandResult checked =
+        RunCommand(std::string(RMS_RMSD_PATH) + " --check-config " + bad + " 2>&1");
+    EXPECT_EQ(checked.exit_code, 78);
+    EXPECT_NE(checked.output.find("line 3: strategy 1: unknown key \"colour\""), std::string::npos)
+        << checked.output;
     std::string good = dir->Path("good.toml");
     Write(good, kRulesA);
-    pipe = popen((std::string(RMS_RMSD_PATH) + " --check-config " + good).c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    output.clear();
-    while (size_t n = fread(buf, 1, sizeof(buf), pipe)) {
-        output.append(buf, n);
-    }
-    EXPECT_EQ(WEXITSTATUS(pclose(pipe)), 0);
-    EXPECT_NE(output.find("ok, 1 strategies"), std::string::npos) << output;
+    checked = RunCommand(std::string(RMS_RMSD_PATH) + " --check-config " + good);
+    EXPECT_EQ(checked.exit_code, 0);
+    EXPECT_NE(checked.output.find("ok, 1 strategies"), std::string::npos) << checked.output;
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // GET /v1/customers/{id}/timeline on a real rmsd: newest first, every entry naming its cause,
-// and pages that stay the same while new events arrive between them.
+// and pages that stay the same while new events arrive between them; promises, disputes,
+// actions and contacts among the entries, and the effectiveness figures those contacts make in
+// GET /v1/kpis.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/rmsd_calls.h"
@@ -79,9 +83,47 @@ protected:
         return page;
     }
 
+    // The `caused_by` of every entry of `page` (newest first) whose string members equal all of
+    // `fields`.
+    static std::vector<std::string> Causes(
+        const Page& page, const std::vector<std::pair<std::string, std::string>>& fields) {
+        std::vector<std::string> out;
+        simdjson::dom::parser parser;
+        for (const std::string& entry : page.entries) {
+            simdjson::dom::element e = parser.parse(entry).value();
+            bool match = true;
+            for (const auto& [name, value] : fields) {
+                std::string_view got;
+                match = match && e[name].get(got) == simdjson::SUCCESS && got == value;
+            }
+            if (match) {
+                out.emplace_back(e["caused_by"].get_string().value());
+            }
+        }
+        return out;
+    }
+
     std::unique_ptr<TempDir> dir_;
     std::unique_ptr<RmsdProcess> rmsd_;
 };
+
+// Effectiveness per channel as GET /v1/kpis shows it: contacts, payments_7d, promises,
+// promises_kept.
+std::map<std::string, std::vector<int64_t>> EffectsByChannel(const std::string& kpis) {
+    std::map<std::string, std::vector<int64_t>> out;
+    simdjson::dom::parser parser;
+    simdjson::dom::object channels;
+    if (parser.parse(kpis)["effectiveness"]["channels"].get(channels) != simdjson::SUCCESS) {
+        ADD_FAILURE() << kpis;
+        return out;
+    }
+    for (auto [channel, n] : channels) {
+        for (const char* figure : {"contacts", "payments_7d", "promises", "promises_kept"}) {
+            out[std::string(channel)].push_back(n[figure].get_int64().value());
+        }
+    }
+    return out;
+}
 
 TEST_F(TimelineTest, PagesStayTheSameWhileNewEventsArrive) {
     Send({R"({"id":"c","type":"customer.upserted","date":"2024-02-01","customer":"C",)"
@@ -117,6 +159,72 @@ TEST_F(TimelineTest, PagesStayTheSameWhileNewEventsArrive) {
     EXPECT_GT(newest.seqs[0], whole.seqs[0]);
     EXPECT_NE(newest.entries[0].find(R"("type":"payment.received")"), std::string::npos)
         << newest.entries[0];
+}
+
+TEST_F(TimelineTest, PromisesDisputesActionsAndContactsNameTheEventThatCausedThem) {
+    Send({
+        R"({"id":"c","type":"customer.upserted","date":"2024-03-01","customer":"C",)"
+        R"("email":"ap@example.test"})",
+        R"({"id":"i1","type":"invoice.issued","date":"2024-03-01","invoice":"I1",)"
+        R"("customer":"C","amount":"300.00","currency":"USD","due":"2024-03-10"})",
+        R"({"id":"i2","type":"invoice.issued","date":"2024-03-01","invoice":"I2",)"
+        R"("customer":"C","amount":"100.00","currency":"USD","due":"2024-03-10"})",
+        R"({"id":"d1","type":"dispute.opened","date":"2024-03-02","invoice":"I2",)"
+        R"("customer":"C","reason":"damaged"})",
+        // The default strategy's pre-due reminder of I1 falls due on 03-07.
+        R"({"id":"k1","type":"clock.advanced","date":"2024-03-07"})",
+        R"({"id":"x1","type":"contact.logged","date":"2024-03-08","customer":"C",)"
+        R"("channel":"phone","direction":"outbound","agent":"ana","outcome":"promise"})",
+        // A day after the call: a promise of the phone, kept by P1 three days later, itself a
+        // payment within 7 days of the call.
+        R"({"id":"m1","type":"promise.made","date":"2024-03-09","promise":"M1",)"
+        R"("customer":"C","amount":"120.00","currency":"USD","due":"2024-03-13"})",
+        R"({"id":"p1","type":"payment.received","date":"2024-03-12","payment":"P1",)"
+        R"("customer":"C","amount":"120.00","currency":"USD"})",
+        // The latest contact from now on: a promise of the e-mail, broken on 03-25 (nothing
+        // paid by its due date), and P2 twelve days after the mail, too late to count.
+        R"({"id":"x2","type":"contact.logged","date":"2024-03-14","customer":"C",)"
+        R"("channel":"email","direction":"inbound"})",
+        R"({"id":"m2","type":"promise.made","date":"2024-03-15","promise":"M2",)"
+        R"("customer":"C","amount":"50.00","currency":"USD","due":"2024-03-18"})",
+        R"({"id":"k2","type":"clock.advanced","date":"2024-03-25"})",
+        R"({"id":"p2","type":"payment.received","date":"2024-03-26","payment":"P2",)"
+        R"("customer":"C","amount":"30.00","currency":"USD"})",
+    });
+    Page page = Get("?limit=1000");
+    ASSERT_TRUE(page.next.empty());
+    using Fields = std::vector<std::pair<std::string, std::string>>;
+    using Ids = std::vector<std::string>;
+
+    EXPECT_EQ(Causes(page, Fields{{"kind", "event"}, {"type", "dispute.opened"}}), Ids{"d1"});
+    EXPECT_EQ(Causes(page, Fields{{"kind", "promise"}, {"promise", "M1"}}), (Ids{"p1", "m1"}));
+    EXPECT_EQ(Causes(page, Fields{{"kind", "promise"}, {"promise", "M1"}, {"status", "kept"}}),
+              Ids{"p1"});
+    EXPECT_EQ(Causes(page, Fields{{"kind", "promise"}, {"promise", "M2"}, {"status", "broken"}}),
+              Ids{"k2"});
+    EXPECT_EQ(Causes(page, Fields{{"kind", "action"},
+                                  {"step", "pre-due reminder"},
+                                  {"invoice", "I1"},
+                                  {"channel", "email"}}),
+              Ids{"k1"});
+    EXPECT_EQ(Causes(page, Fields{{"kind", "action"}, {"step", "broken promise call"}}), Ids{"k2"});
+    EXPECT_EQ(Causes(page, Fields{{"kind", "contact"},
+                                  {"type", "contact.logged"},
+                                  {"channel", "phone"},
+                                  {"direction", "outbound"},
+                                  {"agent", "ana"},
+                                  {"source", "event"}}),
+              Ids{"x1"});
+    EXPECT_EQ(Causes(page, Fields{{"kind", "contact"}, {"channel", "email"}}), Ids{"x2"});
+
+    // Worked out by hand from the events above: the call made P1 (day 4 after it) and M1 (day
+    // 1), kept; the mail made M2 (day 1), broken, and P2 came on day 12. No action was
+    // delivered (this rmsd has no outbox), so the logged contacts are the only ones.
+    std::map<std::string, std::vector<int64_t>> expected = {
+        {"email", {1, 0, 1, 0}},
+        {"phone", {1, 1, 1, 1}},
+    };
+    EXPECT_EQ(EffectsByChannel(GetBody(rmsd_->http_port(), "/v1/kpis")), expected);
 }
 
 TEST_F(TimelineTest, UnknownCustomersAndForeignCursorsAreRefused) {

@@ -4,7 +4,8 @@ receiver that fails a share of requests and is slow at times, and a "switch" web
 whose behaviour the test sets. All drop repeats by their Idempotency-Key and write one line per
 request to a log file:
 
-    new <key> <detail>      the first time a key is processed
+    new <key> <detail>      the first time a key is processed; for the webhook receiver the
+                            detail is path=<path> api_key=<X-Api-Key header, "-" if absent>
     dup <key>               a repeat of a key already processed (not processed again)
     fail <key> <status>     a request refused on purpose
     held <key>              (switch) a request held before it is processed
@@ -98,7 +99,8 @@ class Hook(BaseHTTPRequestHandler):
         if n % 4 == 0:
             time.sleep(0.3)  # slow at times: the sender must not block on it
         if first_time(key):
-            log("new %s path=%s" % (key, self.path))
+            api_key = self.headers.get("X-Api-Key", "-")
+            log("new %s path=%s api_key=%s" % (key, self.path, api_key))
         else:
             log("dup " + key)
         self.answer(200)
