@@ -119,6 +119,12 @@ const ProducerPolicy* ProducerAuth::Authenticate(std::string_view token) const {
     return found;
 }
 
+const ProducerPolicy* ProducerAuth::Find(std::string_view name) const {
+    auto it = std::find_if(producers_.begin(), producers_.end(),
+                           [name](const ProducerPolicy& p) { return p.name == name; });
+    return it == producers_.end() ? nullptr : &*it;
+}
+
 Status ProducerAuth::Authorize(const ProducerPolicy& producer, const Event& event,
                                TokenBucket::Clock::time_point now) {
     if (event.source != producer.name) {
@@ -180,14 +186,13 @@ std::optional<Result<AuthLine>> ParseAuthLine(std::string_view line) {
 }
 
 bool BasicAuthAllows(std::string_view authorization, const std::vector<HttpUser>& users) {
-    return BasicAuthUser(authorization, users).has_value();
+    return BasicAuthUser(authorization, users) != nullptr;
 }
 
-std::optional<std::string> BasicAuthUser(std::string_view authorization,
-                                         const std::vector<HttpUser>& users) {
+const HttpUser* BasicAuthUser(std::string_view authorization, const std::vector<HttpUser>& users) {
     constexpr std::string_view kScheme = "Basic ";
     if (!StartsWithIgnoreCase(authorization, kScheme)) {
-        return std::nullopt;
+        return nullptr;
     }
     std::string_view encoded = authorization.substr(kScheme.size());
     while (!encoded.empty() && encoded.front() == ' ') {
@@ -196,18 +201,20 @@ std::optional<std::string> BasicAuthUser(std::string_view authorization,
     std::optional<std::string> decoded = DecodeBase64(encoded);
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
-        return std::nullopt;
+        return nullptr;
     }
     std::string_view name = std::string_view(*decoded).substr(0, colon);
     std::string digest = Sha256Hex(std::string_view(*decoded).substr(colon + 1));
-    bool allowed = false;
+    const HttpUser* found = nullptr;
     for (const HttpUser& user : users) {
         // Both comparisons run for every user, so the time does not tell which part was wrong.
         bool name_ok = ConstantTimeEquals(name, user.name);
         bool password_ok = ConstantTimeEquals(digest, user.password_sha256);
-        allowed = allowed || (name_ok && password_ok);
+        if (name_ok && password_ok && found == nullptr) {
+            found = &user;
+        }
     }
-    return allowed ? std::optional<std::string>(name) : std::nullopt;
+    return found;
 }
 
 }  // namespace rms

@@ -47,6 +47,9 @@ struct ProducerPolicy {
 struct HttpUser {
     std::string name;
     std::string password_sha256;  // lower-case hex
+    // When producers are configured: the producer this user writes as over HTTP (the console's
+    // users), held to that producer's rules. Empty: the user only reads.
+    std::string producer = {};
 };
 
 // A token bucket refilled continuously; the clock is passed in so that tests need no sleeps.
@@ -78,6 +81,9 @@ public:
     // time does not tell which one matched or how close a wrong token came.
     const ProducerPolicy* Authenticate(std::string_view token) const;
 
+    // The producer called `name`, or null.
+    const ProducerPolicy* Find(std::string_view name) const;
+
     // Whether `producer` may send `event` now: "forbidden" for another source, an event type or
     // a currency it is not allowed; "rate_limited" when its bucket is empty. A refused event
     // takes nothing from the bucket.
@@ -102,8 +108,8 @@ std::optional<Result<AuthLine>> ParseAuthLine(std::string_view line);
 // Checks an HTTP Authorization header value ("Basic base64(user:password)") against `users`.
 // True only for a known user with the right password.
 bool BasicAuthAllows(std::string_view authorization, const std::vector<HttpUser>& users);
-// The same check, giving the user's name when it passes (for a record of who asked).
-std::optional<std::string> BasicAuthUser(std::string_view authorization,
-                                         const std::vector<HttpUser>& users);
+// The same check, giving the user who signed in (an element of `users`) when it passes, else
+// null.
+const HttpUser* BasicAuthUser(std::string_view authorization, const std::vector<HttpUser>& users);
 
 }  // namespace rms

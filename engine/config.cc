@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <map>
@@ -182,6 +183,7 @@ Status HttpUsersKey(const toml::node& node, std::string_view key, SecurityConfig
             {"name", [u](auto& n, auto k) { return StringKey(n, k, &u->name); }},
             {"password_sha256",
              [u](auto& n, auto k) { return DigestKey(n, k, &u->password_sha256); }},
+            {"producer", [u](auto& n, auto k) { return StringKey(n, k, &u->producer); }},
         };
     };
     const toml::array* tables = node.as_array();
@@ -204,6 +206,15 @@ Status CheckSecurityConfig(const SecurityConfig& sec) {
     }
     if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
         return Status::Error("invalid_config", "a TLS client CA needs a certificate and key too");
+    }
+    for (const HttpUser& user : sec.http_users) {
+        bool known = std::any_of(sec.producers.begin(), sec.producers.end(),
+                                 [&](const ProducerPolicy& p) { return p.name == user.producer; });
+        if (!user.producer.empty() && !known) {
+            return Status::Error("invalid_config", "http_users: user \"" + user.name +
+                                                       "\" writes as producer \"" + user.producer +
+                                                       "\", which no [[producers]] table names");
+        }
     }
     return Status::Ok();
 }

@@ -23,7 +23,8 @@ struct SecurityConfig {
     bool tls_http = true;
     // No producers: the ingest port takes events from anyone who can connect (protocol v1).
     std::vector<ProducerPolicy> producers;
-    // No users: the query API and /metrics answer without a password.
+    // No users: the query API and /metrics answer without a password. A user's `producer`
+    // names one of `producers`.
     std::vector<HttpUser> http_users;
 };
 
@@ -52,7 +53,8 @@ struct Config {
 // out-of-range values are errors naming the key and its line.
 Status LoadConfigFile(const std::string& path, Config* config);
 
-// Checks what only makes sense together: a certificate needs its key; a client CA, both.
+// Checks what only makes sense together: a certificate needs its key; a client CA, both; an
+// HTTP user's producer must be configured.
 Status CheckSecurityConfig(const SecurityConfig& security);
 
 // Splits "host:port" ("[::1]:7400" for IPv6).

@@ -116,6 +116,10 @@ const ProducerPolicy* EventsEndpoint::Authenticate(std::string_view authorizatio
     return producers_->Authenticate(token);
 }
 
+const ProducerPolicy* EventsEndpoint::ProducerNamed(std::string_view name) const {
+    return producers_ == nullptr ? nullptr : producers_->Find(name);
+}
+
 Status EventsEndpoint::Authorize(const ProducerPolicy* producer, const Event& event) const {
     if (producers_ == nullptr) {
         return Status::Ok();

@@ -29,9 +29,10 @@ public:
     EventsEndpoint(Engine* engine, metrics::EngineMetrics* metrics)
         : engine_(engine), metrics_(metrics) {}
 
-    // With producers, every POST needs "Authorization: Bearer TOKEN" of one of them, and each
-    // event is held to that producer's rules, as on the ingest port. The rate limits here are
-    // this endpoint's own, not shared with the ingest port's. Call before serving.
+    // With producers, every POST is from one of them (its bearer token, or an HTTP user that
+    // writes as it), and each event is held to that producer's rules, as on the ingest port.
+    // The rate limits here are this endpoint's own, not shared with the ingest port's. Call
+    // before serving.
     void RequireProducers(std::vector<ProducerPolicy> producers);
     bool needs_producer() const { return producers_ != nullptr; }
 
@@ -41,6 +42,8 @@ public:
 
     // The producer an Authorization header value ("Bearer TOKEN") names, or null.
     const ProducerPolicy* Authenticate(std::string_view authorization) const;
+    // The producer called `name` (an HTTP user writes as it), or null.
+    const ProducerPolicy* ProducerNamed(std::string_view name) const;
 
     // Answers one POST from `producer` (null when no producers are configured). `done` runs
     // exactly once: on the caller's thread for an answer that needs no commit (a bad media

@@ -106,23 +106,13 @@ private:
         producer_ = nullptr;
         user_.reset();
         if (write && handlers_.events != nullptr && handlers_.events->needs_producer()) {
-            // Writers are producers: their token, not an HTTP user, opens POST /v1/events, and
-            // so also the other write, a redelivery (a read-only user of the query API must not
-            // send messages to customers).
+            // Writers are producers, so also for the other write, a redelivery (a read-only user
+            // of the query API must not send messages to customers).
             auto field = header[http::field::authorization];
-            producer_ =
-                handlers_.events->Authenticate(std::string_view(field.data(), field.size()));
-            if (producer_ == nullptr) {
-                if (access_->metrics != nullptr) {
-                    access_->metrics->CountAuthFailure("unauthorized");
-                }
+            if (auto refusal =
+                    AuthorizeWriter(path, std::string_view(field.data(), field.size()))) {
                 linger_ = true;
-                ApiResponse out = ApiError(401, "unauthorized",
-                                           "POST " + std::string(path) +
-                                               " needs a producer's token: "
-                                               "\"Authorization: Bearer TOKEN\"");
-                out.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="rms")");
-                Send(std::move(out), header.version(), false, false);
+                Send(std::move(*refusal), header.version(), false, false);
                 return;
             }
         } else if (!Allowed(header)) {
@@ -241,9 +231,10 @@ private:
     }
 
     void PostRedelivery(std::string_view path, unsigned version, bool keep_alive) {
-        std::string by = producer_ != nullptr ? "producer " + producer_->name
-                         : user_              ? *user_
-                                              : std::string("anonymous");
+        // A user who writes as a producer is named as the user.
+        std::string by = user_                  ? *user_
+                         : producer_ != nullptr ? "producer " + producer_->name
+                                                : std::string("anonymous");
         auto content_type = request_[http::field::content_type];
         auto self = shared_from_this();
         handlers_.redelivery->Post(
@@ -298,6 +289,44 @@ private:
                           });
     }
 
+    // With producers configured, who may write: a producer's bearer token, or an HTTP user that
+    // writes as a producer (`producer` in [[http_users]], the console's users). Sets producer_
+    // (and user_ for a user), or gives the refusal: 401 for no or wrong credentials, 403 for a
+    // user who only reads.
+    std::optional<ApiResponse> AuthorizeWriter(std::string_view path,
+                                               std::string_view authorization) {
+        producer_ = handlers_.events->Authenticate(authorization);
+        if (producer_ != nullptr) {
+            return std::nullopt;
+        }
+        const HttpUser* user = BasicAuthUser(authorization, access_->users);
+        if (user != nullptr && !user->producer.empty()) {
+            producer_ = handlers_.events->ProducerNamed(user->producer);
+            user_ = user->name;
+        }
+        if (producer_ != nullptr) {
+            return std::nullopt;
+        }
+        if (user != nullptr) {
+            if (access_->metrics != nullptr) {
+                access_->metrics->CountAuthFailure("forbidden");
+            }
+            return ApiError(403, "forbidden",
+                            "user \"" + user->name + "\" may read but not write: POST " +
+                                std::string(path) +
+                                " needs a producer's token or a user that writes as a producer");
+        }
+        if (access_->metrics != nullptr) {
+            access_->metrics->CountAuthFailure("unauthorized");
+        }
+        ApiResponse out = ApiError(401, "unauthorized",
+                                   "POST " + std::string(path) +
+                                       " needs a producer's token (\"Authorization: Bearer "
+                                       "TOKEN\") or a user that writes as a producer");
+        out.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="rms")");
+        return out;
+    }
+
     // With users configured, every path but the health checks and the console's static files
     // (which hold no data) needs one of them; user_ is then the one who signed in.
     bool Allowed(const http::request_parser<http::string_body>::value_type& header) {
@@ -311,8 +340,11 @@ private:
         }
         auto field = header.find(http::field::authorization);
         if (field != header.end()) {
-            user_ = BasicAuthUser(std::string_view(field->value().data(), field->value().size()),
-                                  access_->users);
+            const HttpUser* user = BasicAuthUser(
+                std::string_view(field->value().data(), field->value().size()), access_->users);
+            if (user != nullptr) {
+                user_ = user->name;
+            }
         }
         if (user_) {
             return true;
@@ -357,7 +389,8 @@ private:
     std::chrono::seconds timeout_;
     ConnectionSlot slot_;
     std::optional<ApiResponse> refusal_;
-    // The producer whose token opened the current POST /v1/events, when producers are set.
+    // The producer of the current write (its token, or the user who writes as it), when
+    // producers are set.
     const ProducerPolicy* producer_ = nullptr;
     // The HTTP user whose basic auth opened the current request, when users are set.
     std::optional<std::string> user_;

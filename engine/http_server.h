@@ -46,8 +46,9 @@ public:
     // Who may ask, set before Listen(). TLS on every connection when `tls` is set (it must
     // outlive the server); with users, every path but /healthz and /readyz needs HTTP basic
     // auth with one of them. Writes (POST /v1/events, POST /v1/actions/{id}/redeliver) need a
-    // producer's token instead when the events endpoint requires producers. Refusals are
-    // counted in `metrics`.
+    // producer instead when the events endpoint requires producers: its token, or a user that
+    // writes as it (HttpUser::producer); a user who only reads is 403. Refusals are counted in
+    // `metrics`.
     struct Access {
         boost::asio::ssl::context* tls = nullptr;
         std::vector<HttpUser> users;

@@ -104,16 +104,9 @@ protected:
     std::string Redeliver(const std::string& id, const HttpOptions& options = {},
                           const std::string& authorization = "",
                           const std::string& content_type = "application/json") {
-        HttpCall call{.method = "POST", .target = "/v1/actions/" + id + "/redeliver"};
-        if (!content_type.empty()) {
-            call.headers.emplace_back("Content-Type", content_type);
-        }
-        if (!authorization.empty()) {
-            call.headers.emplace_back("Authorization", authorization);
-        }
-        auto r = HttpSend("127.0.0.1", rmsd_->http_port(), call, options);
-        EXPECT_TRUE(r.ok()) << r.status().message();
-        if (!r.ok()) {
+        auto r = Post(rmsd_->http_port(), "/v1/actions/" + id + "/redeliver", "", content_type,
+                      authorization, options);
+        if (!r) {
             return "<failed>";
         }
         simdjson::dom::parser parser;
@@ -308,8 +301,8 @@ TEST_F(RedeliveryTest, RedeliveryAnsweredOkSurvivesAKill9) {
 }
 
 // A re-drive is a write: with HTTP users it needs one of them and names that user; with
-// producers it needs a producer's token, as POST /v1/events does, and a user's password (which
-// only reads) does not open it. rmsctl redeliver takes the same options as the other commands.
+// producers it needs a producer, as POST /v1/events does, and a user who only reads (no
+// `producer`) is forbidden. rmsctl redeliver takes the same options as the other commands.
 TEST_F(RedeliveryTest, NeedsTheCredentialsOfAWriteAndNamesWhoAsked) {
     std::string users =
         "[[http_users]]\nname = \"ops\"\npassword_sha256 = \"" + Sha256Hex(kOpsPassword) + "\"\n";
@@ -335,21 +328,29 @@ TEST_F(RedeliveryTest, NeedsTheCredentialsOfAWriteAndNamesWhoAsked) {
               std::string::npos)
         << timeline;
 
-    // With producers as well: the user's password no longer opens it, a producer's token does.
+    // With producers as well: ops, who only reads, no longer may; a producer's token does, and
+    // so does a user who writes as that producer, named as the user.
     rmsd_->Kill9();
     ASSERT_NO_FATAL_FAILURE(StartRmsd("[[producers]]\nname = \"erp\"\ntoken_sha256 = \"" +
-                                      Sha256Hex(kErpToken) + "\"\n\n" + users));
-    EXPECT_EQ(Redeliver("1", ops), "401 unauthorized");
+                                      Sha256Hex(kErpToken) + "\"\n\n" + users +
+                                      "[[http_users]]\nname = \"anna\"\npassword_sha256 = \"" +
+                                      Sha256Hex(kOpsPassword) + "\"\nproducer = \"erp\"\n"));
+    EXPECT_EQ(Redeliver("1", ops), "403 forbidden");  // ops only reads
     EXPECT_EQ(Redeliver("1", {}, "Bearer not-a-token"), "401 unauthorized");
-    hook_->SetMode("accept");
     EXPECT_EQ(Redeliver("1", {}, std::string("Bearer ") + kErpToken), "200 ok");
+    ASSERT_TRUE(AwaitStatus(1, "dead_letter", ops)) << rmsd_->LogTail();
+    hook_->SetMode("accept");
+    EXPECT_EQ(Redeliver("1", HttpOptions{.user = "anna", .password = kOpsPassword}), "200 ok");
     ASSERT_TRUE(AwaitStatus(1, "delivered", ops)) << rmsd_->LogTail();
     timeline = Get("/v1/customers/C1/timeline?limit=100", ops);
     EXPECT_NE(timeline.find(R"("attempts":"1","by":"producer erp","at":")"), std::string::npos)
         << timeline;
+    EXPECT_NE(timeline.find(R"("attempts":"1","by":"anna","at":")"), std::string::npos) << timeline;
     std::string metrics = Get("/metrics", ops);
-    EXPECT_NE(metrics.find(R"(rms_auth_failures_total{reason="unauthorized"} 2)"),
+    EXPECT_NE(metrics.find(R"(rms_auth_failures_total{reason="unauthorized"} 1)"),
               std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find(R"(rms_auth_failures_total{reason="forbidden"} 1)"), std::string::npos)
         << metrics;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/auth.h"
+#include "tests/support/rmsd_calls.h"
 #include "tests/support/rmsd_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_certs.h"
@@ -140,6 +141,21 @@ protected:
 
     HttpOptions Ops() const { return HttpOptions{.user = "ops", .password = kOpsPassword}; }
 
+    // POST /v1/events of one event with `authorization` (if any) and the credentials of
+    // `options`: "<status> <outcome>", e.g. "403 forbidden". The whole body goes to `body`.
+    std::string PostEvent(const std::string& event, const std::string& authorization,
+                          const HttpOptions& options = {}, std::string* body = nullptr) {
+        auto r = Post(rmsd_->http_port(), "/v1/events", event, "application/json", authorization,
+                      options);
+        if (!r) {
+            return "<failed>";
+        }
+        if (body != nullptr) {
+            *body = r->body;
+        }
+        return std::to_string(r->status) + " " + Outcome(r->body);
+    }
+
     std::unique_ptr<TempDir> dir_;
     std::unique_ptr<RmsdProcess> rmsd_;
     TestCerts certs_;
@@ -211,31 +227,58 @@ TEST_F(SecurityTest, OverRateEventsAreRateLimitedAndTheConnectionSurvives) {
 }
 
 // POST /v1/events is a write path: with producers configured it takes a producer's bearer
-// token (an HTTP user's password does not open it) and holds each event to that producer's rules.
+// token (an HTTP user who only reads is forbidden) and holds each event to that producer's rules.
 TEST_F(SecurityTest, EventsOverHttpNeedAProducerTokenAndKeepItsRules) {
     ASSERT_NO_FATAL_FAILURE(StartRmsd(ProducersToml()));
-    auto post = [&](const std::string& body, const std::string& authorization,
-                    const HttpOptions& options = {}) {
-        HttpCall call{.method = "POST", .target = "/v1/events", .body = body};
-        call.headers = {{"Content-Type", "application/json"}};
-        if (!authorization.empty()) {
-            call.headers.emplace_back("Authorization", authorization);
-        }
-        auto r = HttpSend("127.0.0.1", rmsd_->http_port(), call, options);
-        EXPECT_TRUE(r.ok()) << r.status().message();
-        return r.ok() ? std::to_string(r->status) + " " + Outcome(r->body) : "<failed>";
-    };
     std::string erp = std::string("Bearer ") + kErpToken;
-    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), ""), "401 unauthorized");
-    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), "", Ops()), "401 unauthorized");
-    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), "Bearer not-a-token"),
-              "401 unauthorized");
-    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"bank")"), erp), "403 forbidden");
-    EXPECT_EQ(post(Customer("H1", "C-H1"), erp), "403 forbidden");  // source "default"
+    std::string event = Customer("H1", "C-H1", R"(,"source":"erp")");
+    EXPECT_EQ(PostEvent(event, ""), "401 unauthorized");
+    EXPECT_EQ(PostEvent(event, "", Ops()), "403 forbidden");
+    EXPECT_EQ(PostEvent(event, "Bearer not-a-token"), "401 unauthorized");
+    EXPECT_EQ(PostEvent(Customer("H1", "C-H1", R"(,"source":"bank")"), erp), "403 forbidden");
+    EXPECT_EQ(PostEvent(Customer("H1", "C-H1"), erp), "403 forbidden");  // source "default"
     EXPECT_EQ(Get("/v1/customers/C-H1", Ops()), 404);
-    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), erp), "200 ok");
-    EXPECT_EQ(post(Customer("H1", "C-H1", R"(,"source":"erp")"), erp), "200 duplicate");
+    EXPECT_EQ(PostEvent(event, erp), "200 ok");
+    EXPECT_EQ(PostEvent(event, erp), "200 duplicate");
     EXPECT_EQ(Get("/v1/customers/C-H1", Ops()), 200);
+}
+
+// An HTTP user with `producer` (the console's users) writes as that producer, under its source,
+// types, currencies and rate limit; a user without one only reads, and is told so.
+TEST_F(SecurityTest, AUserThatWritesAsAProducerIsHeldToItsRules) {
+    constexpr char kAnnaPassword[] = "anna-password-9e4f";
+    ASSERT_NO_FATAL_FAILURE(StartRmsd(ProducersToml() +
+                                      "\n[[http_users]]\nname = \"anna\"\npassword_sha256 = \"" +
+                                      Sha256Hex(kAnnaPassword) + "\"\nproducer = \"erp\"\n"));
+    HttpOptions anna{.user = "anna", .password = kAnnaPassword};
+    std::string event = Customer("U1", "C-U1", R"(,"source":"erp")");
+
+    EXPECT_EQ(PostEvent(event, "", HttpOptions{.user = "anna", .password = "wrong"}),
+              "401 unauthorized");
+    std::string refusal;
+    EXPECT_EQ(PostEvent(event, "", Ops(), &refusal), "403 forbidden");
+    EXPECT_NE(refusal.find(R"(user \"ops\" may read but not write)"), std::string::npos) << refusal;
+    EXPECT_EQ(PostEvent(Customer("U1", "C-U1", R"(,"source":"bank")"), "", anna), "403 forbidden");
+    EXPECT_EQ(PostEvent(Customer("U1", "C-U1", R"(,"source":"erp","currency":"EUR")"), "", anna),
+              "403 forbidden");
+    EXPECT_EQ(Get("/v1/customers/C-U1", Ops()), 404);
+
+    EXPECT_EQ(PostEvent(event, "", anna), "200 ok");
+    EXPECT_EQ(Get("/v1/customers/C-U1", anna), 200);
+    // Taken as erp's own event: the idempotence key is (erp, U1) whoever sends it.
+    EXPECT_EQ(PostEvent(event, std::string("Bearer ") + kErpToken), "200 duplicate");
+    // erp's burst of 3 is spent (two sends above); the user shares erp's bucket on this path.
+    EXPECT_EQ(PostEvent(Customer("U2", "C-U2", R"(,"source":"erp")"), "", anna), "200 ok");
+    EXPECT_EQ(PostEvent(Customer("U3", "C-U3", R"(,"source":"erp")"), "", anna),
+              "429 rate_limited");
+    EXPECT_EQ(Get("/v1/customers/C-U3", Ops()), 404);
+
+    auto scraped = HttpRequest("127.0.0.1", rmsd_->http_port(), "GET", "/metrics", Ops());
+    ASSERT_TRUE(scraped.ok()) << scraped.status().message();
+    // ops, then anna's events of another source and of another currency.
+    EXPECT_NE(scraped->body.find(R"(rms_auth_failures_total{reason="forbidden"} 3)"),
+              std::string::npos)
+        << scraped->body;
 }
 
 TEST_F(SecurityTest, BasicAuthGuardsTheApiAndMetricsButNotHealth) {

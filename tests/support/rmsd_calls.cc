@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "tools/client.h"
-
 namespace rms {
 
 void SendExpectingOk(uint16_t ingest_port, const std::vector<std::string>& lines) {
@@ -19,6 +17,21 @@ std::string GetBody(uint16_t http_port, const std::string& target) {
     auto r = HttpGet("127.0.0.1", http_port, target);
     EXPECT_TRUE(r.ok()) << target << ": " << r.status().message();
     return r.ok() ? r->body : "";
+}
+
+std::optional<HttpResponse> Post(uint16_t http_port, const std::string& target, std::string body,
+                                 const std::string& content_type, const std::string& authorization,
+                                 const HttpOptions& options) {
+    HttpCall call{.method = "POST", .target = target, .body = std::move(body)};
+    if (!content_type.empty()) {
+        call.headers.emplace_back("Content-Type", content_type);
+    }
+    if (!authorization.empty()) {
+        call.headers.emplace_back("Authorization", authorization);
+    }
+    auto r = HttpSend("127.0.0.1", http_port, call, options);
+    EXPECT_TRUE(r.ok()) << "POST " << target << ": " << r.status().message();
+    return r.ok() ? std::optional<HttpResponse>(std::move(r).value()) : std::nullopt;
 }
 
 }  // namespace rms

@@ -94,6 +94,9 @@ TEST(AuthTest, AuthenticateFindsTheProducerOfAToken) {
     EXPECT_EQ(auth.Authenticate(""), nullptr);
     EXPECT_EQ(auth.Authenticate(Sha256Hex("erp-token")), nullptr);  // the digest is no token
     EXPECT_FALSE(ProducerAuth({}).enabled());
+    // By name (a user writing as a producer): the same policy, so the same rate limit.
+    EXPECT_EQ(auth.Find("bank"), auth.Authenticate("bank-token"));
+    EXPECT_EQ(auth.Find("ban"), nullptr);
 }
 
 TEST(AuthTest, AuthorizeChecksSourceTypeAndEveryCurrency) {
@@ -179,10 +182,10 @@ TEST(AuthTest, BasicAuthAllowsOnlyAKnownUserWithItsPassword) {
 
 TEST(AuthTest, BasicAuthUserNamesTheUserWhoSignedIn) {
     std::vector<HttpUser> users = {{"ops", Sha256Hex("s3cret")}, {"grafana", Sha256Hex("g")}};
-    EXPECT_EQ(BasicAuthUser("Basic b3BzOnMzY3JldA==", users), "ops");  // ops:s3cret
-    EXPECT_EQ(BasicAuthUser("Basic Z3JhZmFuYTpn", users), "grafana");  // grafana:g
-    EXPECT_EQ(BasicAuthUser("Basic Z3JhZmFuYTpzM2NyZXQ=", users), std::nullopt);
-    EXPECT_EQ(BasicAuthUser("", users), std::nullopt);
+    EXPECT_EQ(BasicAuthUser("Basic b3BzOnMzY3JldA==", users), &users[0]);  // ops:s3cret
+    EXPECT_EQ(BasicAuthUser("Basic Z3JhZmFuYTpn", users), &users[1]);      // grafana:g
+    EXPECT_EQ(BasicAuthUser("Basic Z3JhZmFuYTpzM2NyZXQ=", users), nullptr);
+    EXPECT_EQ(BasicAuthUser("", users), nullptr);
 }
 
 Status LoadToml(const std::string& toml, Config* config) {
@@ -213,7 +216,9 @@ TEST(AuthConfigTest, ReadsProducersUsersAndTls) {
             "rate_per_second = 50\n[[producers]]\nname = \"bank\"\n"
             "token_sha256 = \"" +
             Sha256Hex("u") + "\"\nrate_per_second = 2.5\nburst = 10\n" +
-            "[[http_users]]\nname = \"ops\"\npassword_sha256 = \"" + digest + "\"\n",
+            "[[http_users]]\nname = \"ops\"\npassword_sha256 = \"" + digest + "\"\n" +
+            "[[http_users]]\nname = \"anna\"\npassword_sha256 = \"" + digest +
+            "\"\nproducer = \"bank\"\n",
         &config);
     ASSERT_TRUE(s.ok()) << s.message();
     const SecurityConfig& sec = config.security;
@@ -227,7 +232,9 @@ TEST(AuthConfigTest, ReadsProducersUsersAndTls) {
     EXPECT_EQ(sec.producers[0].burst, 50);  // defaults to one second's worth
     EXPECT_EQ(sec.producers[1].rate_per_second, 2.5);
     EXPECT_EQ(sec.producers[1].burst, 10);
-    ASSERT_EQ(sec.http_users.size(), 1u);
+    ASSERT_EQ(sec.http_users.size(), 2u);
+    EXPECT_EQ(sec.http_users[0].producer, "");  // reads only
+    EXPECT_EQ(sec.http_users[1].producer, "bank");
     EXPECT_TRUE(CheckSecurityConfig(sec).ok());
 }
 
@@ -266,6 +273,24 @@ TEST(AuthConfigTest, RefusesBadSecurityKeys) {
     SecurityConfig sec;
     sec.tls.cert_file = "c.pem";
     EXPECT_EQ(CheckSecurityConfig(sec).code(), "invalid_config");  // no key
+}
+
+TEST(AuthConfigTest, AUserWritesOnlyAsAConfiguredProducer) {
+    std::string digest = Sha256Hex("t");
+    Config config;
+    ASSERT_TRUE(LoadToml("[[producers]]\nname = \"console\"\ntoken_sha256 = \"" + digest +
+                             "\"\n[[http_users]]\nname = \"anna\"\npassword_sha256 = \"" + digest +
+                             "\"\nproducer = \"consol\"\n",
+                         &config)
+                    .ok());
+    Status s = CheckSecurityConfig(config.security);
+    EXPECT_EQ(s.code(), "invalid_config");
+    EXPECT_NE(s.message().find("\"anna\" writes as producer \"consol\""), std::string::npos)
+        << s.message();
+    config.security.http_users[0].producer = "console";
+    EXPECT_TRUE(CheckSecurityConfig(config.security).ok());
+    config.security.producers.clear();  // no producers at all: nothing to write as
+    EXPECT_EQ(CheckSecurityConfig(config.security).code(), "invalid_config");
 }
 
 }  // namespace
