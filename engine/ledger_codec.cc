@@ -893,10 +893,11 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
     return state;
 }
 
-std::string DumpState(const Ledger& ledger) {
+std::string DumpState(const Ledger& ledger, DumpScope scope) {
+    const bool deliveries = scope == DumpScope::kAll;
     storage::Batch batch;
     DirtySet all;
-    for (uint32_t i = 0; i < ledger.customers().size(); ++i) {
+    for (uint32_t i = 0; i < ledger.customers().size() && deliveries; ++i) {
         all.customers.insert(i);
     }
     for (uint32_t i = 0; i < ledger.invoices().size(); ++i) {
@@ -914,17 +915,37 @@ std::string DumpState(const Ledger& ledger) {
     for (const auto& [date, day] : ledger.history()) {
         all.closed_days.push_back(date);
     }
-    for (uint32_t i = 0; i < ledger.actions().size(); ++i) {
+    for (uint32_t i = 0; i < ledger.actions().size() && deliveries; ++i) {
         all.actions.push_back(i);
     }
     for (uint32_t i = 0; i < ledger.segment_changes().size(); ++i) {
         all.segment_changes.push_back(i);
     }
     for (const auto& [key, counts] : ledger.effects()) {
-        all.effects.insert(key);
+        if (deliveries) {
+            all.effects.insert(key);
+        }
     }
     all.meta = true;
     EncodeDirty(ledger, all, 0, &batch);
+    if (!deliveries) {
+        for (uint32_t i = 0; i < ledger.customers().size(); ++i) {
+            CustomerRec c = ledger.customers()[i];
+            c.timeline_seq = 0;
+            c.last_contact.reset();
+            c.last_contact_channel.clear();
+            c.last_contact_step.clear();
+            batch.Put(RecordKey('c', i), EncodeCustomer(c));
+        }
+        for (uint32_t i = 0; i < ledger.actions().size(); ++i) {
+            ActionRec a = ledger.actions()[i];
+            a.status = "pending";
+            a.attempts = 0;
+            a.last_error.clear();
+            a.next_attempt_ms = 0;
+            batch.Put(RecordKey('a', i), EncodeAction(a));
+        }
+    }
     std::string out;
     Writer w(&out);
     batch.ForEach([&w](const std::string& key, const std::string& value, bool) {

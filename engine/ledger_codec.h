@@ -81,9 +81,15 @@ struct LoadedState {
 // Reads the whole ledger from the store (the markers stay there).
 Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& options);
 
-// Serialises every record of `ledger` in key order: equal strings mean equal ledgers. Used to
+// What DumpState covers. kWithoutDeliveries leaves out what the outbox records beside the events
+// (engine/outbox.h): each action's delivery status, attempts, error and next try, each customer's
+// latest contact and timeline position, and the effectiveness counts. The state of an rmsd that
+// delivered actions equals a rebuild from the event log in that sense only.
+enum class DumpScope { kAll, kWithoutDeliveries };
+
+// Serialises the records of `ledger`, one by one: equal strings mean equal ledgers. Used to
 // compare a loaded state with one rebuilt from the event log.
-std::string DumpState(const Ledger& ledger);
+std::string DumpState(const Ledger& ledger, DumpScope scope = DumpScope::kAll);
 
 }  // namespace rms
 

@@ -175,11 +175,17 @@ void Outbox::Schedule(uint32_t index, int64_t delay_ms) {
 }
 
 void Outbox::Scan() {
+    size_t scanned = 0;
+    {
+        // Under the lock: another worker may be scanning too, and writes scanned_ when done.
+        std::lock_guard<std::mutex> lock(mu_);
+        scanned = scanned_;
+    }
     std::vector<std::pair<uint32_t, int64_t>> found;
     std::set<std::string> missing;
     size_t end = engine_->Read([&](const Ledger& ledger) {
         const auto& actions = ledger.actions();
-        size_t from = scanned_ <= actions.size() ? scanned_ : 0;  // a reload may have shrunk it
+        size_t from = scanned <= actions.size() ? scanned : 0;  // a reload may have shrunk it
         int64_t now = WallMs();
         for (size_t i = from; i < actions.size(); ++i) {
             const ActionRec& a = actions[i];

@@ -181,19 +181,6 @@ protected:
         return false;
     }
 
-    // Key -> how often the receiver processed it ("new" lines), and the number of repeats.
-    static std::map<std::string, int> Processed(const ReceiverProcess& r, int* repeats) {
-        std::map<std::string, int> out;
-        for (const std::string& line : r.LogLines()) {
-            if (line.starts_with("new ")) {
-                ++out[line.substr(4, line.find(' ', 4) - 4)];
-            } else if (line.starts_with("dup ")) {
-                ++*repeats;
-            }
-        }
-        return out;
-    }
-
     void ExpectEveryActionDeliveredOnce() {
         ASSERT_TRUE(AwaitNothingPending()) << rmsd_->LogTail();
         std::map<std::string, std::string> actions = Actions();
@@ -215,8 +202,8 @@ protected:
         EXPECT_EQ(dead, kDeadLetters);
 
         int mail_repeats = 0, hook_repeats = 0;
-        std::map<std::string, int> got_mail = Processed(*smtp_, &mail_repeats);
-        std::map<std::string, int> got_hooks = Processed(*http_, &hook_repeats);
+        std::map<std::string, int> got_mail = smtp_->ProcessedKeys(&mail_repeats);
+        std::map<std::string, int> got_hooks = http_->ProcessedKeys(&hook_repeats);
         std::set<std::string> mail_keys, hook_keys;
         for (const auto& [key, n] : got_mail) {
             EXPECT_EQ(n, 1) << key;

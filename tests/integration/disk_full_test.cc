@@ -3,7 +3,8 @@
 // under the reserve, events are answered unavailable and /readyz is 503, and rmsd does not abort;
 // once the file is gone the same events apply, and nothing acknowledged before is lost.
 //
-// Mounting needs root (CI runs as root); elsewhere the test is skipped with a message.
+// Mounting needs root (CI runs as root); elsewhere the test is skipped with a message, except
+// under CI=true, where it fails, so that a CI job cannot pass without running it.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/rmsd_process.h"
+#include "tests/support/shared_data.h"
 #include "tests/support/temp_dir.h"
 #include "tools/client.h"
 
@@ -47,7 +49,11 @@ protected:
         mount_ = dir_->Path("fs");
         ASSERT_EQ(::mkdir(mount_.c_str(), 0700), 0) << std::strerror(errno);
         if (::geteuid() != 0 || ::mount("tmpfs", mount_.c_str(), "tmpfs", 0, "size=48m") != 0) {
-            GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << std::strerror(errno);
+            std::string why = ::geteuid() != 0 ? "not running as root" : std::strerror(errno);
+            if (RunningInCi()) {
+                FAIL() << "cannot mount a tmpfs, which CI=true requires: " << why;
+            }
+            GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << why;
         }
         mounted_ = true;
         config_ = dir_->Path("rms.toml");

@@ -387,19 +387,90 @@ std::vector<BadLine> StatelessBadLines() {
     };
 }
 
+// `depth` objects, each the only member of the one around it: {"a":{"a":...1...}}.
+std::string NestedObjects(int depth) {
+    std::string nested;
+    for (int i = 0; i < depth; ++i) {
+        nested += R"({"a":)";
+    }
+    return nested + "1" + std::string(depth, '}');
+}
+
+// Lines hostile to a JSON parser rather than wrong in one field: nesting far deeper than any event
+// has, and numbers beyond every numeric type, as JSON numbers (in the amount and elsewhere, which
+// the JSON parser refuses) and as decimal strings (which the money and decimal parsers refuse).
+// C1 exists; none of them may be applied.
+std::vector<BadLine> HostileValueLines() {
+    const std::string customer =
+        R"("type":"customer.upserted","date":"2024-04-01","customer":"C1")";
+    auto invoice = [](std::string id, std::string amount) {
+        return R"({"id":")" + id +
+               R"(","type":"invoice.issued","date":"2024-04-01","invoice":"I9","customer":"C1",)"
+               R"("amount":)" +
+               amount + R"(,"currency":"USD","due":"2024-05-01"})";
+    };
+    const std::string huge = "99999999999999999999999";
+    return {
+        {std::string(10000, '['), "invalid_json", std::nullopt},
+        {R"({"id":"N2",)" + customer + R"(,"note":)" + std::string(10000, '[') +
+             std::string(10000, ']') + "}",
+         "invalid_json", std::nullopt},
+        {R"({"id":"N3",)" + customer + R"(,"note":)" + NestedObjects(5000) + "}", "invalid_json",
+         std::nullopt},
+
+        {invoice("H1", "1e400"), "invalid_json", std::nullopt},
+        {invoice("H2", huge), "invalid_json", std::nullopt},
+        {invoice("H3", R"("1e400")"), "invalid_amount", "H3"},
+        {invoice("H4", "\"" + huge + "\""), "invalid_amount", "H4"},
+        {invoice("H5", R"("92233720368547758.08")"), "invalid_amount", "H5"},
+        {R"({"id":"H6",)" + customer + R"(,"terms_days":)" + huge + "}", "invalid_json",
+         std::nullopt},
+        {R"({"id":"H7",)" + customer + R"(,"terms_days":1e300})", "invalid_field", "H7"},
+        {R"({"id":"H8",)" + customer + R"(,"note":1e400})", "invalid_json", std::nullopt},
+        {R"({"id":1e400,)" + customer + "}", "invalid_json", std::nullopt},
+        {R"({"id":"H10",)" + customer + R"(,"credit_limit":")" + huge + "\"}", "invalid_amount",
+         "H10"},
+        {R"({"id":"H11","type":"fx.rate","date":"2024-04-01","currency":"EUR","base":"USD",)"
+         R"("rate":")" +
+             huge + "\"}",
+         "invalid_field", "H11"},
+    };
+}
+
+// Sends each line of `bad` in turn, the first as line `first_line`, and expects its code and id.
+template <typename SendFn>
+void ExpectEachRejected(const std::vector<BadLine>& bad, int64_t first_line, SendFn send) {
+    for (size_t i = 0; i < bad.size(); ++i) {
+        const int64_t line = first_line + static_cast<int64_t>(i);
+        SCOPED_TRACE("line " + std::to_string(line) + ": " + bad[i].line.substr(0, 200));
+        ExpectRejected(send(bad[i].line), bad[i].code, line,
+                       bad[i].id ? std::optional<std::string_view>(*bad[i].id) : std::nullopt);
+    }
+}
+
 TEST_F(IngestTest, EachStatelessFaultAnswersItsCodeAndTheConnectionStaysOpen) {
     Apply(Customer("E1", "C1"));
     std::string before = Kpis();
 
-    std::vector<BadLine> bad = StatelessBadLines();
-    for (size_t i = 0; i < bad.size(); ++i) {
-        SCOPED_TRACE("line " + std::to_string(i + 2) + ": " + bad[i].line);
-        ExpectRejected(Send(bad[i].line), bad[i].code, static_cast<int64_t>(i + 2),
-                       bad[i].id ? std::optional<std::string_view>(*bad[i].id) : std::nullopt);
-    }
+    ExpectEachRejected(StatelessBadLines(), 2, [this](std::string_view l) { return Send(l); });
 
     EXPECT_EQ(Kpis(), before);
     Apply(Invoice("E2", "I1", "10.00"));
+}
+
+TEST_F(IngestTest, DeepNestingAndHugeNumbersAnswerTheirCodeAndTheConnectionGoesOn) {
+    Apply(Customer("E1", "C1"));
+    Apply(Invoice("E2", "I1", "100.00"));
+    std::string before = Kpis();
+
+    ExpectEachRejected(HostileValueLines(), 3, [this](std::string_view l) { return Send(l); });
+
+    // Nothing changed, and the same connection applies the next line.
+    EXPECT_EQ(Kpis(), before);
+    EXPECT_EQ(Field("/v1/invoices/I1", "/open"), "100.00");
+    EXPECT_EQ(Get("/v1/invoices/I9").status, 404);
+    Apply(Invoice("E3", "I2", "5.00"));
+    EXPECT_EQ(Field("/v1/invoices/I2", "/open"), "5.00");
 }
 
 TEST_F(IngestTest, LegalBoundaryValuesAreAccepted) {

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Loopback receivers for the delivery tests: an SMTP server (aiosmtpd), an HTTP webhook
-receiver that fails a share of requests and is slow at times, and a "switch" webhook receiver
-whose behaviour the test sets. All drop repeats by their Idempotency-Key and write one line per
-request to a log file:
+receiver that fails a share of requests and is slow at times ("http"; "brisk" is the same on
+asyncio, failing and waiting less, for the crash trials' thousands of actions), and a "switch"
+webhook receiver whose behaviour the test sets. All drop repeats by their Idempotency-Key and
+write one line per request to a log file, with each space of a key written as %20:
 
     new <key> <detail>      the first time a key is processed; for the webhook receiver the
                             detail is path=<path> api_key=<X-Api-Key header, "-" if absent>
@@ -14,7 +15,7 @@ The switch receiver reads its mode at each request from the file next to LOG_FIL
 KIND.mode: "refuse" (also when there is no such file) answers 400, which the sender takes as
 permanent; "accept" processes the request; "hold" logs it, waits 3 s, then processes it.
 
-Usage: delivery_receivers.py smtp|http|switch PORT_FILE LOG_FILE
+Usage: delivery_receivers.py smtp|http|brisk|switch PORT_FILE LOG_FILE
 The port chosen by the kernel is written to PORT_FILE once the server listens on 127.0.0.1.
 """
 import asyncio
@@ -37,6 +38,10 @@ def log(line):
         LOG.flush()
 
 
+def logged(key):
+    return key.replace(" ", "%20")
+
+
 def first_time(key):
     with LOCK:
         if key in SEEN:
@@ -57,9 +62,9 @@ class MailHandler:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         key = message.get("Idempotency-Key", "")
         if not first_time(key):
-            log("dup " + key)
+            log("dup " + logged(key))
             return "250 OK (repeat)"
-        log("new %s to=%s subject=%s" % (key, ",".join(envelope.rcpt_tos),
+        log("new %s to=%s subject=%s" % (logged(key), ",".join(envelope.rcpt_tos),
                                          str(message.get("Subject", "")).replace(" ", "_")))
         return "250 OK"
 
@@ -89,20 +94,20 @@ class Hook(BaseHTTPRequestHandler):
             Hook.tries[key] = Hook.tries.get(key, 0) + 1
             first_try = Hook.tries[key] == 1
         if b'"customer":"REJECT"' in body:
-            log("fail %s 422" % key)
+            log("fail %s 422" % logged(key))
             return self.answer(422)
         # Every third request fails, but never a key's retry: sound customers always get through
         # within the sender's attempts, however the requests interleave.
         if b'"customer":"DOWN"' in body or (first_try and n % 3 == 0):
-            log("fail %s 503" % key)
+            log("fail %s 503" % logged(key))
             return self.answer(503)
         if n % 4 == 0:
             time.sleep(0.3)  # slow at times: the sender must not block on it
         if first_time(key):
             api_key = self.headers.get("X-Api-Key", "-")
-            log("new %s path=%s api_key=%s" % (key, self.path, api_key))
+            log("new %s path=%s api_key=%s" % (logged(key), self.path, api_key))
         else:
-            log("dup " + key)
+            log("dup " + logged(key))
         self.answer(200)
 
     def answer(self, status):
@@ -112,6 +117,55 @@ class Hook(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def run_brisk(port_file):
+    """The webhook receiver's rules on asyncio, without a thread per request: every tenth
+    request fails (503) unless it is a key's retry, and every twentieth waits 20 ms."""
+    counter = 0
+    tries = {}
+
+    async def handle(reader, writer):
+        nonlocal counter
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        path = head.split(b" ", 2)[1].decode()
+        await reader.readexactly(int(headers.get("content-length", "0")))
+        key = headers.get("idempotency-key", "")
+        counter += 1
+        tries[key] = tries.get(key, 0) + 1
+        status = 200
+        if tries[key] == 1 and counter % 10 == 0:
+            log("fail %s 503" % logged(key))
+            status = 503
+        else:
+            if counter % 20 == 0:
+                await asyncio.sleep(0.02)
+            if first_time(key):
+                log("new %s path=%s" % (logged(key), path))
+            else:
+                log("dup " + logged(key))
+        writer.write(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                     % status)
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=256)
+        announce(port_file, server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
 
 
 class Switch(BaseHTTPRequestHandler):
@@ -129,16 +183,16 @@ class Switch(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key", "")
         mode = self.mode()
         if mode == "refuse":
-            log("fail %s 400" % key)
+            log("fail %s 400" % logged(key))
             return self.answer(400)
         if mode == "hold":
-            log("held " + key)
+            log("held " + logged(key))
             time.sleep(3)
         attempt = body.split(b'"attempt":', 1)[1].split(b",", 1)[0].decode()
         if first_time(key):
-            log("new %s attempt=%s" % (key, attempt))
+            log("new %s attempt=%s" % (logged(key), attempt))
         else:
-            log("dup " + key)
+            log("dup " + logged(key))
         try:
             self.answer(200)
         except OSError:
@@ -165,5 +219,7 @@ if __name__ == "__main__":
     Switch.mode_file = os.path.join(os.path.dirname(log_file), kind + ".mode")
     if kind == "smtp":
         run_smtp(port_file)
+    elif kind == "brisk":
+        run_brisk(port_file)
     else:
         run_http(port_file, Switch if kind == "switch" else Hook)

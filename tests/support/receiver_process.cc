@@ -64,6 +64,22 @@ std::vector<std::string> ReceiverProcess::LogLines() const {
     return lines;
 }
 
+std::map<std::string, int> ReceiverProcess::ProcessedKeys(int* repeats) const {
+    std::map<std::string, int> out;
+    for (const std::string& line : LogLines()) {
+        if (line.starts_with("new ")) {
+            std::string key = line.substr(4, line.find(' ', 4) - 4);
+            for (size_t at; (at = key.find("%20")) != std::string::npos;) {
+                key.replace(at, 3, " ");
+            }
+            ++out[key];
+        } else if (line.starts_with("dup ")) {
+            ++*repeats;
+        }
+    }
+    return out;
+}
+
 void ReceiverProcess::SetMode(const std::string& mode) const {
     // Written aside and renamed, so that a request never reads half a mode.
     std::string tmp = mode_path_ + ".tmp";

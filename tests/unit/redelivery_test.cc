@@ -1,5 +1,6 @@
 // Ledger::Redeliver: only a dead letter goes back to pending, with its key and no attempts, and
-// the re-drive is a timeline entry that names who asked and when.
+// the re-drive is a timeline entry that names who asked and when. DumpState without deliveries:
+// what the outbox recorded is left out, and nothing else.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -8,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "engine/ledger.h"
+#include "engine/ledger_codec.h"
 #include "tests/support/engine_calls.h"
 #include "tests/support/ledger_driver.h"
 #include "tests/support/temp_dir.h"
@@ -23,14 +25,18 @@ void Send(LedgerDriver& d, const std::string& line) {
     ASSERT_TRUE(s.ok()) << line << ": " << s.message();
 }
 
-// One action (the default strategy's pre-due reminder, by e-mail), dead-lettered after `n`
-// attempts.
-void DeadLetter(LedgerDriver& d, uint32_t n) {
+// One action: the default strategy's pre-due reminder, by e-mail.
+void DecideOneAction(LedgerDriver& d) {
     Send(d, R"({"id":"c","type":"customer.upserted","date":"2024-03-01","customer":"C"})");
     Send(d, R"({"id":"i","type":"invoice.issued","date":"2024-03-01","invoice":"I","customer":"C",)"
             R"("amount":"300.00","currency":"USD","due":"2024-03-05"})");
     Send(d, R"({"id":"k","type":"clock.advanced","date":"2024-03-02"})");
     ASSERT_EQ(d.ledger().actions().size(), 1u);
+}
+
+// One action, dead-lettered after `n` attempts.
+void DeadLetter(LedgerDriver& d, uint32_t n) {
+    ASSERT_NO_FATAL_FAILURE(DecideOneAction(d));
     const ActionRec& a = d.ledger().actions()[0];
     for (uint32_t i = 1; i <= n; ++i) {
         DeliveryOutcome o{a.id, a.key, i, i == n ? "dead_letter" : "retry", "HTTP 503", 0};
@@ -157,6 +163,25 @@ TEST(EngineRedeliveryTest, IsDurableWhenAnsweredAndTellsTheOutbox) {
     EXPECT_EQ((*page)->entries[0].fields.at(4), (std::pair<std::string, std::string>{"by", "ops"}));
     EXPECT_NE(metrics.Serialize().find(R"(rms_redeliveries_total{channel="email"} 1)"),
               std::string::npos);
+}
+
+TEST(DumpStateTest, WithoutDeliveriesLeavesOutWhatTheOutboxRecordedAndNothingElse) {
+    LedgerDriver delivered, plain;
+    ASSERT_NO_FATAL_FAILURE(DecideOneAction(delivered));
+    ASSERT_NO_FATAL_FAILURE(DecideOneAction(plain));
+    const ActionRec& a = delivered.ledger().actions()[0];
+    ASSERT_TRUE(delivered.ledger().RecordDelivery({a.id, a.key, 1, "retry", "HTTP 503", 99}).ok());
+    ASSERT_TRUE(delivered.ledger().RecordDelivery({a.id, a.key, 2, "delivered", "", 0}).ok());
+
+    EXPECT_NE(DumpState(delivered.ledger()), DumpState(plain.ledger()));
+    EXPECT_EQ(DumpState(delivered.ledger(), DumpScope::kWithoutDeliveries),
+              DumpState(plain.ledger(), DumpScope::kWithoutDeliveries));
+
+    // What an event changed still shows.
+    Send(plain, R"({"id":"p","type":"payment.received","date":"2024-03-02","payment":"P",)"
+                R"("customer":"C","amount":"10.00","currency":"USD"})");
+    EXPECT_NE(DumpState(delivered.ledger(), DumpScope::kWithoutDeliveries),
+              DumpState(plain.ledger(), DumpScope::kWithoutDeliveries));
 }
 
 }  // namespace
