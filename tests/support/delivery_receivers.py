@@ -42,12 +42,28 @@ def logged(key):
     return key.replace(" ", "%20")
 
 
-def first_time(key):
+def record(key, detail):
+    """Logs a processed request: "new" the first time a key comes, "dup" after that."""
     with LOCK:
-        if key in SEEN:
-            return False
+        first = key not in SEEN
         SEEN.add(key)
-        return True
+    if first:
+        log("new %s %s" % (logged(key), detail))
+    else:
+        log("dup " + logged(key))
+
+
+REQUESTS = 0
+TRIES = {}
+
+
+def count_request(key):
+    """Counts a webhook request; gives its number and whether it is its key's first try."""
+    global REQUESTS
+    with LOCK:
+        REQUESTS += 1
+        TRIES[key] = TRIES.get(key, 0) + 1
+        return REQUESTS, TRIES[key] == 1
 
 
 def announce(port_file, port):
@@ -61,11 +77,8 @@ class MailHandler:
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         key = message.get("Idempotency-Key", "")
-        if not first_time(key):
-            log("dup " + logged(key))
-            return "250 OK (repeat)"
-        log("new %s to=%s subject=%s" % (logged(key), ",".join(envelope.rcpt_tos),
-                                         str(message.get("Subject", "")).replace(" ", "_")))
+        record(key, "to=%s subject=%s" % (",".join(envelope.rcpt_tos),
+                                          str(message.get("Subject", "")).replace(" ", "_")))
         return "250 OK"
 
 
@@ -81,34 +94,8 @@ def run_smtp(port_file):
     asyncio.run(main())
 
 
-class Hook(BaseHTTPRequestHandler):
-    counter = 0
-    tries = {}
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        key = self.headers.get("Idempotency-Key", "")
-        with LOCK:
-            Hook.counter += 1
-            n = Hook.counter
-            Hook.tries[key] = Hook.tries.get(key, 0) + 1
-            first_try = Hook.tries[key] == 1
-        if b'"customer":"REJECT"' in body:
-            log("fail %s 422" % logged(key))
-            return self.answer(422)
-        # Every third request fails, but never a key's retry: sound customers always get through
-        # within the sender's attempts, however the requests interleave.
-        if b'"customer":"DOWN"' in body or (first_try and n % 3 == 0):
-            log("fail %s 503" % logged(key))
-            return self.answer(503)
-        if n % 4 == 0:
-            time.sleep(0.3)  # slow at times: the sender must not block on it
-        if first_time(key):
-            api_key = self.headers.get("X-Api-Key", "-")
-            log("new %s path=%s api_key=%s" % (logged(key), self.path, api_key))
-        else:
-            log("dup " + logged(key))
-        self.answer(200)
+class Receiver(BaseHTTPRequestHandler):
+    """What the threaded webhook receivers share: an empty answer, and no access log."""
 
     def answer(self, status):
         self.send_response(status)
@@ -119,14 +106,30 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
+class Hook(Receiver):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = self.headers.get("Idempotency-Key", "")
+        n, first_try = count_request(key)
+        if b'"customer":"REJECT"' in body:
+            log("fail %s 422" % logged(key))
+            return self.answer(422)
+        # Every third request fails, but never a key's retry: sound customers always get through
+        # within the sender's attempts, however the requests interleave.
+        if b'"customer":"DOWN"' in body or (first_try and n % 3 == 0):
+            log("fail %s 503" % logged(key))
+            return self.answer(503)
+        if n % 4 == 0:
+            time.sleep(0.3)  # slow at times: the sender must not block on it
+        record(key, "path=%s api_key=%s" % (self.path, self.headers.get("X-Api-Key", "-")))
+        self.answer(200)
+
+
 def run_brisk(port_file):
     """The webhook receiver's rules on asyncio, without a thread per request: every tenth
     request fails (503) unless it is a key's retry, and every twentieth waits 20 ms."""
-    counter = 0
-    tries = {}
 
     async def handle(reader, writer):
-        nonlocal counter
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -139,19 +142,15 @@ def run_brisk(port_file):
         path = head.split(b" ", 2)[1].decode()
         await reader.readexactly(int(headers.get("content-length", "0")))
         key = headers.get("idempotency-key", "")
-        counter += 1
-        tries[key] = tries.get(key, 0) + 1
+        n, first_try = count_request(key)
         status = 200
-        if tries[key] == 1 and counter % 10 == 0:
+        if first_try and n % 10 == 0:
             log("fail %s 503" % logged(key))
             status = 503
         else:
-            if counter % 20 == 0:
+            if n % 20 == 0:
                 await asyncio.sleep(0.02)
-            if first_time(key):
-                log("new %s path=%s" % (logged(key), path))
-            else:
-                log("dup " + logged(key))
+            record(key, "path=%s" % path)
         writer.write(b"HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                      % status)
         try:
@@ -168,7 +167,7 @@ def run_brisk(port_file):
     asyncio.run(main())
 
 
-class Switch(BaseHTTPRequestHandler):
+class Switch(Receiver):
     mode_file = None
 
     def mode(self):
@@ -189,22 +188,11 @@ class Switch(BaseHTTPRequestHandler):
             log("held " + logged(key))
             time.sleep(3)
         attempt = body.split(b'"attempt":', 1)[1].split(b",", 1)[0].decode()
-        if first_time(key):
-            log("new %s attempt=%s" % (logged(key), attempt))
-        else:
-            log("dup " + logged(key))
+        record(key, "attempt=%s" % attempt)
         try:
             self.answer(200)
         except OSError:
             pass  # the sender went away while the request was held
-
-    def answer(self, status):
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 def run_http(port_file, handler):
