@@ -368,10 +368,10 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             new_actions = ledger_->actions().size() > actions_before;
         }
         // Before the lock is let go and anything is answered: an answered event is in every
-        // view a query can read next.
+        // view a query can read next, and in the next scrape of /metrics.
+        PublishMetrics();
         RefreshViews();
     }
-    PublishMetrics();
     for (size_t i = 0; i < deliveries->size(); ++i) {
         (*deliveries)[i].done(recorded[i]);
     }
@@ -493,6 +493,7 @@ void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
     std::unique_lock<std::shared_mutex> lock(state_mu_);
     options_.rules = rules;
     ledger_->SetRules(std::move(rules));
+    PublishMetrics();
     RefreshViews();
 }
 
@@ -554,11 +555,6 @@ void Engine::PublishActions() {
 }
 
 void Engine::PublishMetrics() {
-    // Only the commit thread (and the constructor before it starts) publishes.
-    std::shared_lock<std::shared_mutex> lock(state_mu_, std::defer_lock);
-    if (!lock.try_lock()) {
-        return;
-    }
     if (!options_.publish_figures) {
         PublishActions();
         return;
@@ -591,14 +587,6 @@ void Engine::PublishMetrics() {
         metrics_->SetSegmentCustomers(segment, customers);
     }
     metrics_->SetWorklistCustomers(static_cast<int64_t>(ledger_->worklist_size()));
-    std::map<std::string, EffectCounts> by_channel;
-    for (const auto& [key, n] : ledger_->effects()) {
-        EffectCounts& c = by_channel[key.first];
-        c.contacts += n.contacts;
-        c.payments_7d += n.payments_7d;
-        c.promises += n.promises;
-        c.promises_kept += n.promises_kept;
-    }
     for (const auto& [channel, n] : ledger_->EffectsByChannel()) {
         metrics_->delivery().SetEffectiveness(channel, n.contacts, n.payments_7d, n.promises,
                                               n.promises_kept);

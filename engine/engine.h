@@ -185,7 +185,9 @@ private:
     Decision Decide(PendingEvent& pending, std::string key,
                     const std::optional<std::string>& stored, GroupLog* log, storage::Batch* batch);
     Status Reload();
-    // With state_mu_ held exclusively, at the end of every change to the ledger.
+    // With state_mu_ held exclusively (or from the constructor, before the commit thread
+    // starts), at the end of every change to the ledger: metrics first, then the views, so
+    // whatever a query can see is already in /metrics.
     void RefreshViews();
     void PublishMetrics();
     void PublishActions();
