@@ -259,9 +259,7 @@ void Ledger::Note(uint32_t customer, std::string_view kind, Fields fields) {
 void Ledger::NumberTimeline(size_t from) {
     std::vector<TimelineEntry>& t = dirty_.timeline;
     for (size_t i = from; i < t.size(); ++i) {
-        CustomerRec& c = customers_[t[i].customer];
-        t[i].seq = ++c.timeline_seq;
-        dirty_.customers.insert(t[i].customer);
+        t[i].seq = ++timeline_clock_;
     }
 }
 
@@ -1186,8 +1184,9 @@ const PromiseRec* Ledger::FindPromise(std::string_view id) const {
 // ---------------------------------------------------------------------------------------------
 // Restore
 
-void Ledger::RestoreMeta(std::optional<Date> business_date) {
+void Ledger::RestoreMeta(std::optional<Date> business_date, uint64_t timeline_clock) {
     business_date_ = business_date;
+    timeline_clock_ = timeline_clock;
 }
 
 void Ledger::RestoreCustomer(CustomerRec rec) {

@@ -188,7 +188,6 @@ struct CustomerRec {
     std::string strategy;             // the strategy its customer-level steps follow
     bool held = false;                // customer-level steps came due while paused
     std::vector<std::string> fired_customer_steps;  // "strategy/step" fired in this episode
-    uint64_t timeline_seq = 0;                      // the seq of its latest timeline entry
     // The latest contact, to which payments and promises in the next 7 days are attributed.
     std::optional<Date> last_contact;
     std::string last_contact_channel;
@@ -384,9 +383,13 @@ public:
         return segment_counts_;
     }
     size_t worklist_size() const { return worklist_.size(); }
+    // The seq of the newest timeline entry of any customer. All customers draw their entries'
+    // seqs from this one clock, stored in the meta record every group writes, so numbering an
+    // entry rewrites no customer record.
+    uint64_t timeline_clock() const { return timeline_clock_; }
 
     // Rebuilding from stored records (see ledger_codec.h): add every record, then Finish().
-    void RestoreMeta(std::optional<Date> business_date);
+    void RestoreMeta(std::optional<Date> business_date, uint64_t timeline_clock);
     void RestoreCustomer(CustomerRec rec);
     void RestoreInvoice(InvoiceRec rec);
     void RestorePayment(CreditRec rec);
@@ -481,6 +484,7 @@ private:
 
     LedgerOptions options_;
     std::optional<Date> business_date_;
+    uint64_t timeline_clock_ = 0;
 
     std::vector<CustomerRec> customers_;
     std::vector<InvoiceRec> invoices_;

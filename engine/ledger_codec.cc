@@ -1,5 +1,6 @@
 #include "engine/ledger_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace rms {
@@ -226,7 +227,9 @@ std::string EncodeCustomer(const CustomerRec& c) {
     for (const std::string& s : c.fired_customer_steps) {
         w.Str(s);
     }
-    w.Varint(c.timeline_seq);
+    // Where earlier stores kept the customer's own timeline counter: now always 0, the one
+    // timeline clock being in the meta record.
+    w.Varint(0);
     w.Bool(c.last_contact.has_value());
     if (c.last_contact) {
         w.Day(*c.last_contact);
@@ -403,7 +406,9 @@ std::string EncodeClosedDay(const ClosedDay& day) {
     return out;
 }
 
-std::string EncodeMeta(const Ledger& ledger, uint64_t next_seq) {
+// The meta record: format, business date, next event seq, then the timeline clock (absent from
+// stores written before it existed, whose customers kept counters of their own).
+std::string EncodeMeta(const Ledger& ledger, uint64_t next_seq, uint64_t timeline_clock) {
     std::string out;
     Writer w(&out);
     w.U8(kFormatVersion);
@@ -412,6 +417,7 @@ std::string EncodeMeta(const Ledger& ledger, uint64_t next_seq) {
         w.Day(*ledger.business_date());
     }
     w.Varint(next_seq);
+    w.Varint(timeline_clock);
     return out;
 }
 
@@ -659,7 +665,7 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
             batch->Put(std::move(key), std::move(value));
         }
     }
-    batch->Put("m", EncodeMeta(ledger, next_seq));
+    batch->Put("m", EncodeMeta(ledger, next_seq, ledger.timeline_clock()));
 }
 
 Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& options) {
@@ -668,6 +674,8 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
     Ledger& ledger = *state.ledger;
     Status failed;
 
+    std::optional<Date> business_date;
+    uint64_t timeline_clock = 0;
     Result<std::optional<std::string>> meta = store.Get("m");
     if (!meta.ok()) {
         return meta.status();
@@ -681,15 +689,16 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
                                      ", this rmsd reads format " + std::to_string(kFormatVersion) +
                                      ": no migration exists yet");
         }
-        std::optional<Date> bd;
         if (r.U8() != 0) {
-            bd = r.Day();
+            business_date = r.Day();
         }
         state.next_seq = r.Varint();
-        if (!r.ok()) {
+        if (!r.AtEnd()) {
+            timeline_clock = r.Varint();
+        }
+        if (!r.ok() || !r.AtEnd()) {
             return Corrupt("m");
         }
-        ledger.RestoreMeta(bd);
     }
 
     auto scan = [&](char kind, const std::function<bool(Reader&)>& decode) -> Status {
@@ -721,7 +730,8 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         for (std::string& s : c.fired_customer_steps) {
             s = r.Str();
         }
-        c.timeline_seq = r.Varint();
+        // A store written before the timeline clock: its customers' own counters.
+        timeline_clock = std::max(timeline_clock, r.Varint());
         if (r.Bool()) {
             c.last_contact = r.Day();
         }
@@ -887,6 +897,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
     if (!failed.ok()) {
         return failed;
     }
+    ledger.RestoreMeta(business_date, timeline_clock);
     if (ledger.business_date()) {
         ledger.FinishRestore();
     }
@@ -931,7 +942,6 @@ std::string DumpState(const Ledger& ledger, DumpScope scope) {
     if (!deliveries) {
         for (uint32_t i = 0; i < ledger.customers().size(); ++i) {
             CustomerRec c = ledger.customers()[i];
-            c.timeline_seq = 0;
             c.last_contact.reset();
             c.last_contact_channel.clear();
             c.last_contact_step.clear();
@@ -948,9 +958,11 @@ std::string DumpState(const Ledger& ledger, DumpScope scope) {
     }
     std::string out;
     Writer w(&out);
-    batch.ForEach([&w](const std::string& key, const std::string& value, bool) {
+    // The timeline clock counts delivery entries too: a rebuild from the events cannot match it.
+    const std::string meta_without_clock = EncodeMeta(ledger, 0, 0);
+    batch.ForEach([&](const std::string& key, const std::string& value, bool) {
         w.Str(key);
-        w.Str(value);
+        w.Str(!deliveries && key == "m" ? meta_without_clock : value);
     });
     return out;
 }

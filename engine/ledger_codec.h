@@ -83,7 +83,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
 
 // What DumpState covers. kWithoutDeliveries leaves out what the outbox records beside the events
 // (engine/outbox.h): each action's delivery status, attempts, error and next try, each customer's
-// latest contact and timeline position, and the effectiveness counts. The state of an rmsd that
+// latest contact, the timeline clock, and the effectiveness counts. The state of an rmsd that
 // delivered actions equals a rebuild from the event log in that sense only.
 enum class DumpScope { kAll, kWithoutDeliveries };
 

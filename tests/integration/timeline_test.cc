@@ -1,7 +1,7 @@
 // GET /v1/customers/{id}/timeline on a real rmsd: newest first, every entry naming its cause,
-// and pages that stay the same while new events arrive between them; promises, disputes,
-// actions and contacts among the entries, and the effectiveness figures those contacts make in
-// GET /v1/kpis.
+// pages that stay the same while new events arrive between them, seqs that keep rising across
+// customers and a kill -9; promises, disputes, actions and contacts among the entries, and the
+// effectiveness figures those contacts make in GET /v1/kpis.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -159,6 +159,50 @@ TEST_F(TimelineTest, PagesStayTheSameWhileNewEventsArrive) {
     EXPECT_GT(newest.seqs[0], whole.seqs[0]);
     EXPECT_NE(newest.entries[0].find(R"("type":"payment.received")"), std::string::npos)
         << newest.entries[0];
+}
+
+// All customers draw seqs from one clock kept in the meta record: C's seqs skip those D took,
+// and after a kill -9 new entries still get higher seqs than every stored one, so none
+// overwrites an older entry.
+TEST_F(TimelineTest, SeqsKeepRisingAcrossCustomersAndAKill9) {
+    auto invoice = [](std::string customer, int n) {
+        std::string id = customer + std::to_string(n);
+        return R"({"id":"i)" + id + R"(","type":"invoice.issued","date":"2024-02-01","invoice":")" +
+               id + R"(","customer":")" + customer +
+               R"(","amount":"10.00","currency":"USD","due":"2024-03-01"})";
+    };
+    auto strictly_falling = [](const Page& p) {
+        for (size_t i = 1; i < p.seqs.size(); ++i) {
+            if (p.seqs[i] >= p.seqs[i - 1]) {
+                return false;
+            }
+        }
+        return true;
+    };
+    Send({R"({"id":"c","type":"customer.upserted","date":"2024-02-01","customer":"C"})",
+          R"({"id":"d","type":"customer.upserted","date":"2024-02-01","customer":"D"})",
+          invoice("C", 1), invoice("D", 1), invoice("C", 2), invoice("D", 2)});
+    Page before = Get("?limit=1000");
+    ASSERT_GE(before.entries.size(), 3u);
+    EXPECT_TRUE(strictly_falling(before));
+    EXPECT_GT(before.seqs.front() - before.seqs.back() + 1,
+              static_cast<int64_t>(before.entries.size()))
+        << "D's entries took no seqs between C's";
+
+    rmsd_->Kill9();
+    auto again = RmsdProcess::Start(rmsd_->options());
+    ASSERT_TRUE(again.ok()) << again.status().message();
+    rmsd_ = std::move(again).value();
+    Send({invoice("D", 3), invoice("C", 3)});
+
+    Page after = Get("?limit=1000");
+    EXPECT_TRUE(strictly_falling(after));
+    ASSERT_EQ(after.entries.size(), before.entries.size() + 1) << "an entry was overwritten";
+    EXPECT_GT(after.seqs.front(), before.seqs.front());
+    EXPECT_NE(after.entries.front().find(R"("invoice":"C3")"), std::string::npos)
+        << after.entries.front();
+    EXPECT_EQ(std::vector<std::string>(after.entries.begin() + 1, after.entries.end()),
+              before.entries);
 }
 
 TEST_F(TimelineTest, PromisesDisputesActionsAndContactsNameTheEventThatCausedThem) {

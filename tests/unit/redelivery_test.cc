@@ -76,7 +76,9 @@ TEST(LedgerRedeliveryTest, ADeadLetterBecomesPendingWithItsKeyAndNoAttempts) {
                                 {"by", "ops"},
                                 {"at", "2026-12-04T10:00:00Z"},
                                 {"reason", "redeliver requested by an operator"}}));
-    EXPECT_TRUE(dirty.customers.count(0));  // its timeline seq moved
+    // Numbered by the one timeline clock: the customer's record is not rewritten for it.
+    EXPECT_EQ(e.seq, d.ledger().timeline_clock());
+    EXPECT_FALSE(dirty.customers.count(0));
 
     // The outbox can record attempts again, counted from 1.
     DeliveryOutcome again{a.id, key, 1, "delivered", "", 0};
