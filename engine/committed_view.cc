@@ -17,11 +17,14 @@ std::shared_ptr<const std::string> CommittedView::Get() const {
     return body_;
 }
 
-void CommittedView::Refresh(const Ledger& ledger) {
-    std::shared_ptr<const std::string> body;
+CommittedView::Rendering CommittedView::Prepare(const Ledger& ledger) const {
     if (NowNs() < wanted_until_ns_.load(std::memory_order_relaxed)) {
-        body = std::make_shared<const std::string>(render_(ledger));
+        return std::make_shared<const std::string>(render_(ledger));
     }
+    return nullptr;
+}
+
+void CommittedView::Publish(Rendering body) {
     std::lock_guard<std::mutex> lock(mu_);
     body_.swap(body);  // the old rendering is freed after the lock
 }

@@ -27,6 +27,7 @@ class Ledger;
 class CommittedView {
 public:
     using Render = std::function<std::string(const Ledger&)>;
+    using Rendering = std::shared_ptr<const std::string>;
 
     explicit CommittedView(Render render,
                            std::chrono::steady_clock::duration keep = std::chrono::seconds(10))
@@ -38,7 +39,12 @@ public:
 
     // The commit thread, holding the ledger exclusively, after every change to it: renders the
     // view when it is wanted, drops it when not.
-    void Refresh(const Ledger& ledger);
+    void Refresh(const Ledger& ledger) { Publish(Prepare(ledger)); }
+
+    // The two halves of Refresh(), for a change that is published only once it is durable: the
+    // rendering of `ledger` when the view is wanted (else null), and making it what Get() returns.
+    Rendering Prepare(const Ledger& ledger) const;
+    void Publish(Rendering body);
 
 private:
     static int64_t NowNs();

@@ -101,6 +101,9 @@ void Engine::Stop() {
     if (thread_.joinable()) {
         thread_.join();
     }
+    if (writer_.joinable()) {
+        writer_.join();
+    }
 }
 
 bool Engine::ready() const {
@@ -156,46 +159,139 @@ void Engine::SetActionListener(std::function<void()> listener) {
     action_listener_ = std::move(listener);
 }
 
+std::shared_lock<std::shared_mutex> Engine::ReaderLock() const {
+    lock_waiters_.fetch_add(1);
+    std::shared_lock<std::shared_mutex> lock(state_mu_);
+    lock_waiters_.fetch_sub(1);
+    return lock;
+}
+
 void Engine::Run() {
-    std::vector<Submission> group;
-    std::vector<PendingDelivery> deliveries;
-    std::vector<PendingRedelivery> redeliveries;
+    // Held from the first group applied until the pipeline is empty again.
+    std::unique_lock<std::shared_mutex> state(state_mu_, std::defer_lock);
+    std::unique_ptr<Group> in_flight;  // applied, its batch with the writer thread
     for (;;) {
+        auto next = std::make_unique<Group>();
+        bool stop = false;
         {
             std::unique_lock<std::mutex> lock(queue_mu_);
-            queue_cv_.wait(lock, [this] {
-                return stopping_ || !queue_.empty() || !deliveries_.empty() ||
-                       !redeliveries_.empty();
-            });
-            if (queue_.empty() && deliveries_.empty() && redeliveries_.empty() && stopping_) {
+            if (!in_flight) {
+                queue_cv_.wait(lock, [this] {
+                    return stopping_ || !queue_.empty() || !deliveries_.empty() ||
+                           !redeliveries_.empty();
+                });
+            }
+            // With a group in flight, one more is applied meanwhile only when it is already
+            // queued and nobody waits for the ledger.
+            if (!in_flight || lock_waiters_.load() == 0) {
+                while (!deliveries_.empty()) {
+                    next->deliveries.push_back(std::move(deliveries_.front()));
+                    deliveries_.pop_front();
+                }
+                while (!redeliveries_.empty()) {
+                    next->redeliveries.push_back(std::move(redeliveries_.front()));
+                    redeliveries_.pop_front();
+                }
+                size_t events = 0;
+                while (!queue_.empty() && events < options_.max_group_events) {
+                    events += queue_.front().events.size();
+                    next->submissions.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+            }
+            stop = stopping_ && !in_flight && next->empty() && queue_.empty();
+            if (stop) {
                 finished_ = true;
-                return;
-            }
-            while (!deliveries_.empty()) {
-                deliveries.push_back(std::move(deliveries_.front()));
-                deliveries_.pop_front();
-            }
-            while (!redeliveries_.empty()) {
-                redeliveries.push_back(std::move(redeliveries_.front()));
-                redeliveries_.pop_front();
-            }
-            size_t events = 0;
-            while (!queue_.empty() && events < options_.max_group_events) {
-                events += queue_.front().events.size();
-                group.push_back(std::move(queue_.front()));
-                queue_.pop_front();
             }
         }
-        CommitGroup(&group, &deliveries, &redeliveries);
-        group.clear();
-        deliveries.clear();
-        redeliveries.clear();
+        if (stop) {
+            break;
+        }
+        if (!next->empty()) {
+            Apply(next.get(), in_flight.get(), &state);
+            if (in_flight) {
+                pipelined_groups_.fetch_add(1);
+            }
+        }
+        if (in_flight) {
+            Status written = AwaitWrite();
+            Finish(in_flight.get(), written, /*reload=*/next->empty() && !written.ok());
+            in_flight.reset();
+            if (!written.ok() && !next->empty()) {
+                // Applied on top of a group that is not in the store: not in the store either.
+                Finish(next.get(), written, /*reload=*/true);
+                next = std::make_unique<Group>();
+            }
+        }
+        if (!next->empty()) {
+            bool queued;
+            {
+                std::lock_guard<std::mutex> lock(queue_mu_);
+                queued = !queue_.empty() || !deliveries_.empty() || !redeliveries_.empty();
+            }
+            if (!next->write) {
+                Finish(next.get(), next->not_written, /*reload=*/false);
+            } else if (queued && lock_waiters_.load() == 0) {
+                StartWrite(&next->batch);
+                in_flight = std::move(next);
+            } else {
+                Finish(next.get(), Commit(next->batch), /*reload=*/true);
+            }
+        }
+        if (!in_flight && state.owns_lock()) {
+            state.unlock();
+        }
+    }
+    std::lock_guard<std::mutex> lock(write_mu_);
+    write_stop_ = true;
+    write_cv_.notify_all();
+}
+
+Status Engine::Commit(const storage::Batch& batch) {
+    auto start = std::chrono::steady_clock::now();
+    Status s = store_->Commit(batch);
+    metrics_->ObserveCommit(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return s;
+}
+
+void Engine::StartWrite(const storage::Batch* batch) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!writer_.joinable()) {
+        writer_ = std::thread([this] { WriterLoop(); });
+    }
+    write_batch_ = batch;
+    write_cv_.notify_all();
+}
+
+Status Engine::AwaitWrite() {
+    std::unique_lock<std::mutex> lock(write_mu_);
+    write_cv_.wait(lock, [this] { return write_result_.has_value(); });
+    Status s = std::move(*write_result_);
+    write_result_.reset();
+    return s;
+}
+
+void Engine::WriterLoop() {
+    std::unique_lock<std::mutex> lock(write_mu_);
+    for (;;) {
+        write_cv_.wait(lock, [this] { return write_stop_ || write_batch_ != nullptr; });
+        if (write_batch_ == nullptr) {
+            return;
+        }
+        const storage::Batch* batch = write_batch_;
+        lock.unlock();
+        Status s = Commit(*batch);
+        lock.lock();
+        write_batch_ = nullptr;
+        write_result_ = std::move(s);
+        write_cv_.notify_all();
     }
 }
 
 Engine::Decision Engine::Decide(PendingEvent& pending, std::string key,
-                                const std::optional<std::string>& stored, GroupLog* log,
-                                storage::Batch* batch) {
+                                const std::optional<std::string>& stored, const GroupLog* in_flight,
+                                GroupLog* log, storage::Batch* batch) {
     Event& e = pending.event;
     auto reject = [&](const Status& s) {
         return Decision{ErrorAnswer(e.id, pending.line, s), s.code()};
@@ -205,9 +301,16 @@ Engine::Decision Engine::Decide(PendingEvent& pending, std::string key,
         return reject(date);
     }
     std::optional<bool> same;
-    if (auto in_group = log->applied.find(key); in_group != log->applied.end()) {
-        same =
-            in_group->second.hash == e.content_hash && *in_group->second.canonical == e.canonical;
+    const GroupLog::Applied* earlier = nullptr;  // in this group or the one being written
+    if (auto it = log->applied.find(key); it != log->applied.end()) {
+        earlier = &it->second;
+    } else if (in_flight != nullptr) {
+        if (auto it = in_flight->applied.find(key); it != in_flight->applied.end()) {
+            earlier = &it->second;
+        }
+    }
+    if (earlier != nullptr) {
+        same = earlier->hash == e.content_hash && *earlier->canonical == e.canonical;
     } else if (stored) {
         std::optional<Marker> marker = DecodeMarker(*stored);
         if (!marker) {
@@ -247,136 +350,139 @@ Engine::Decision Engine::Decide(PendingEvent& pending, std::string key,
     return Decision{OkAnswer(e.id, false), "ok"};
 }
 
-void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries,
-                         std::vector<PendingRedelivery>* redeliveries) {
-    std::vector<std::vector<Decision>> decisions(group->size());
-    std::vector<Status> recorded(deliveries->size());
-    std::vector<Status> redriven(redeliveries->size());
-    bool new_actions = false;
+void Engine::Apply(Group* g, const Group* in_flight, std::unique_lock<std::shared_mutex>* state) {
+    g->decisions.resize(g->submissions.size());
+    g->recorded.resize(g->deliveries.size());
+    g->redriven.resize(g->redeliveries.size());
     // The markers of the whole group in one read: most are absent (new events), which the bloom
-    // filters answer without touching the data. Only this thread writes the store, so the read
-    // needs no lock and queries do not wait for it.
+    // filters answer without touching the data. Only this thread and the writer write the
+    // store, and the writer's markers are in `in_flight`'s log, so the read needs no lock and
+    // queries do not wait for it.
     std::vector<std::string> keys;
-    for (Submission& sub : *group) {
+    for (Submission& sub : g->submissions) {
         for (PendingEvent& pending : sub.events) {
             keys.push_back(MarkerKey(pending.event.source, pending.event.id));
         }
     }
     Result<std::vector<std::optional<std::string>>> stored = store_->MultiGet(keys);
-    {
-        std::unique_lock<std::shared_mutex> lock(state_mu_);
-        storage::Batch batch;
-        GroupLog log;
-        Status committed;
-        size_t actions_before = ledger_->actions().size();
-        std::vector<TimelineEntry> timeline;
-        if (stopped_.ok()) {
-            bool any_delivery = false;
-            for (size_t i = 0; i < deliveries->size(); ++i) {
-                recorded[i] = ledger_->RecordDelivery((*deliveries)[i].outcome);
-                any_delivery = any_delivery || recorded[i].ok();
-            }
-            // After the delivery results: a dead letter recorded in this very group can be
-            // re-driven in it too.
-            for (size_t i = 0; i < redeliveries->size(); ++i) {
-                redriven[i] = ledger_->Redeliver((*redeliveries)[i].request);
-                any_delivery = any_delivery || redriven[i].ok();
-            }
-            size_t k = 0;
-            for (size_t i = 0; i < group->size(); ++i) {
-                Submission& sub = (*group)[i];
-                if (sub.consumed) {
-                    Status in_order = TakeRange(*sub.consumed, &batch);
-                    if (!in_order.ok()) {
-                        for (const PendingEvent& p : sub.events) {
-                            decisions[i].push_back(
-                                Decision{ErrorAnswer(p.event.id, p.line, in_order), "unavailable"});
-                        }
-                        k += sub.events.size();
-                        continue;
-                    }
-                }
-                for (PendingEvent& pending : sub.events) {
-                    if (!stored.ok()) {
-                        decisions[i].push_back(
-                            Decision{ErrorAnswer(pending.event.id, pending.line, stored.status()),
-                                     stored.status().code()});
-                        continue;
-                    }
-                    decisions[i].push_back(
-                        Decide(pending, std::move(keys[k]), (*stored)[k], &log, &batch));
-                    ++k;
-                }
-            }
-            if (!log.block.empty()) {
-                batch.Put(EventLogKey(log.first_seq), std::move(log.block));
-            }
-            if (!batch.empty() || any_delivery) {
-                DirtySet dirty = ledger_->TakeDirty();
-                EncodeDirty(*ledger_, dirty, next_seq_, &batch);
-                timeline = std::move(dirty.timeline);
-                auto start = std::chrono::steady_clock::now();
-                committed = store_->Commit(batch);
-                metrics_->ObserveCommit(
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                        .count());
-            }
-        } else {
-            committed = stopped_;
-        }
-        if (!committed.ok()) {
-            if (last_commit_ok_ && stopped_.ok()) {
-                spdlog::error("engine: commit of {} events failed: {}", log.applied.size(),
-                              committed.message());
-            }
-            last_commit_ok_ = false;
-            consumed_.clear();
-            for (size_t i = 0; i < group->size(); ++i) {
-                decisions[i].resize((*group)[i].events.size());
-                for (size_t k = 0; k < decisions[i].size(); ++k) {
-                    const PendingEvent& p = (*group)[i].events[k];
-                    decisions[i][k] =
-                        Decision{ErrorAnswer(p.event.id, p.line, committed), "unavailable"};
-                }
-            }
-            for (Status& r : recorded) {
-                r = r.ok() ? committed : r;
-            }
-            for (Status& r : redriven) {
-                r = r.ok() ? committed : r;
-            }
-            if (stopped_.ok() && !batch.empty()) {
-                Status reloaded = Reload();
-                if (!reloaded.ok()) {
-                    // The memory now holds state the store does not: stop taking events rather
-                    // than answer from it.
-                    spdlog::error(
-                        "engine: reload after a failed commit failed, refusing all "
-                        "events until restart: {}",
-                        reloaded.message());
-                    stopped_flag_ = true;
-                    stopped_ = Status::Error(
-                        "unavailable", "the engine stopped after a storage failure; restart it");
-                }
-            }
-        } else {
-            if (!last_commit_ok_ && !batch.empty()) {
-                spdlog::info("engine: commits succeed again");
-                last_commit_ok_ = true;
-            }
-            CountTimeline(timeline);
-            new_actions = ledger_->actions().size() > actions_before;
-        }
-        // Before the lock is let go and anything is answered: an answered event is in every
-        // view a query can read next, and in the next scrape of /metrics.
-        PublishMetrics();
-        RefreshViews();
+    if (!state->owns_lock()) {
+        state->lock();
     }
-    for (size_t i = 0; i < deliveries->size(); ++i) {
-        (*deliveries)[i].done(recorded[i]);
+    if (!stopped_.ok()) {
+        g->not_written = stopped_;
+        return;
     }
-    NotifyRedelivered(*redeliveries, redriven);
-    if (new_actions) {
+    size_t actions_before = ledger_->actions().size();
+    bool any_delivery = false;
+    for (size_t i = 0; i < g->deliveries.size(); ++i) {
+        g->recorded[i] = ledger_->RecordDelivery(g->deliveries[i].outcome);
+        any_delivery = any_delivery || g->recorded[i].ok();
+    }
+    // After the delivery results: a dead letter recorded in this very group can be re-driven in
+    // it too.
+    for (size_t i = 0; i < g->redeliveries.size(); ++i) {
+        g->redriven[i] = ledger_->Redeliver(g->redeliveries[i].request);
+        any_delivery = any_delivery || g->redriven[i].ok();
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < g->submissions.size(); ++i) {
+        Submission& sub = g->submissions[i];
+        if (sub.consumed) {
+            Status in_order = TakeRange(*sub.consumed, &g->batch);
+            if (!in_order.ok()) {
+                for (const PendingEvent& p : sub.events) {
+                    g->decisions[i].push_back(
+                        Decision{ErrorAnswer(p.event.id, p.line, in_order), "unavailable"});
+                }
+                k += sub.events.size();
+                continue;
+            }
+        }
+        for (PendingEvent& pending : sub.events) {
+            if (!stored.ok()) {
+                g->decisions[i].push_back(
+                    Decision{ErrorAnswer(pending.event.id, pending.line, stored.status()),
+                             stored.status().code()});
+                continue;
+            }
+            g->decisions[i].push_back(Decide(pending, std::move(keys[k]), (*stored)[k],
+                                             in_flight ? &in_flight->log : nullptr, &g->log,
+                                             &g->batch));
+            ++k;
+        }
+    }
+    if (!g->log.block.empty()) {
+        g->batch.Put(EventLogKey(g->log.first_seq), std::move(g->log.block));
+    }
+    if (!g->batch.empty() || any_delivery) {
+        DirtySet dirty = ledger_->TakeDirty();
+        EncodeDirty(*ledger_, dirty, next_seq_, &g->batch);
+        g->timeline = std::move(dirty.timeline);
+        g->write = true;
+    }
+    g->new_actions = ledger_->actions().size() > actions_before;
+    // Metrics first, then the views: whatever a query can see is already in /metrics.
+    PublishMetrics();
+    g->views = RenderViews();
+}
+
+void Engine::Finish(Group* g, const Status& committed, bool reload) {
+    if (!committed.ok()) {
+        if (last_commit_ok_ && stopped_.ok()) {
+            spdlog::error("engine: commit of {} events failed: {}", g->log.applied.size(),
+                          committed.message());
+        }
+        last_commit_ok_ = false;
+        consumed_.clear();
+        for (size_t i = 0; i < g->submissions.size(); ++i) {
+            std::vector<Decision>& decisions = g->decisions[i];
+            decisions.resize(g->submissions[i].events.size());
+            for (size_t k = 0; k < decisions.size(); ++k) {
+                const PendingEvent& p = g->submissions[i].events[k];
+                decisions[k] = Decision{ErrorAnswer(p.event.id, p.line, committed), "unavailable"};
+            }
+        }
+        for (Status& r : g->recorded) {
+            r = r.ok() ? committed : r;
+        }
+        for (Status& r : g->redriven) {
+            r = r.ok() ? committed : r;
+        }
+        g->new_actions = false;
+        if (reload && stopped_.ok()) {
+            Status reloaded = Reload();
+            if (!reloaded.ok()) {
+                // The memory now holds state the store does not: stop taking events rather than
+                // answer from it.
+                spdlog::error(
+                    "engine: reload after a failed commit failed, refusing all events until "
+                    "restart: {}",
+                    reloaded.message());
+                stopped_flag_ = true;
+                stopped_ = Status::Error("unavailable",
+                                         "the engine stopped after a storage failure; restart it");
+            }
+        }
+        if (reload) {
+            PublishMetrics();
+            RefreshViews();
+        }
+    } else {
+        if (!last_commit_ok_ && g->write) {
+            spdlog::info("engine: commits succeed again");
+            last_commit_ok_ = true;
+        }
+        CountTimeline(g->timeline);
+        // An answered event is in every view a query can read next.
+        for (auto& [view, rendering] : g->views) {
+            view->Publish(std::move(rendering));
+        }
+    }
+    for (size_t i = 0; i < g->deliveries.size(); ++i) {
+        g->deliveries[i].done(g->recorded[i]);
+    }
+    NotifyRedelivered(g->redeliveries, g->redriven);
+    if (g->new_actions) {
         std::function<void()> listener;
         {
             std::lock_guard<std::mutex> lock(queue_mu_);
@@ -386,15 +492,15 @@ void Engine::CommitGroup(std::vector<Submission>* group, std::vector<PendingDeli
             listener();
         }
     }
-    for (size_t i = 0; i < group->size(); ++i) {
+    for (size_t i = 0; i < g->submissions.size(); ++i) {
         std::vector<std::string> answers;
-        answers.reserve(decisions[i].size());
-        for (size_t k = 0; k < decisions[i].size(); ++k) {
-            metrics_->CountEvents(EventTypeName((*group)[i].events[k].event.type),
-                                  decisions[i][k].result);
-            answers.push_back(std::move(decisions[i][k].answer));
+        answers.reserve(g->decisions[i].size());
+        for (size_t k = 0; k < g->decisions[i].size(); ++k) {
+            metrics_->CountEvents(EventTypeName(g->submissions[i].events[k].event.type),
+                                  g->decisions[i][k].result);
+            answers.push_back(std::move(g->decisions[i][k].answer));
         }
-        (*group)[i].done(std::move(answers));
+        g->submissions[i].done(std::move(answers));
     }
 }
 
@@ -416,7 +522,7 @@ void Engine::NotifyRedelivered(std::vector<PendingRedelivery>& redeliveries,
 
 Result<std::optional<Engine::TimelinePage>> Engine::Timeline(std::string_view customer,
                                                              uint64_t before, size_t limit) const {
-    std::shared_lock<std::shared_mutex> lock(state_mu_);
+    std::shared_lock<std::shared_mutex> lock = ReaderLock();
     const CustomerRec* c = ledger_->FindCustomer(customer);
     if (c == nullptr) {
         return std::optional<TimelinePage>();
@@ -490,7 +596,9 @@ Status Engine::TakeRange(const ConsumedRange& range, storage::Batch* batch) {
 }
 
 void Engine::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
+    lock_waiters_.fetch_add(1);
     std::unique_lock<std::shared_mutex> lock(state_mu_);
+    lock_waiters_.fetch_sub(1);
     options_.rules = rules;
     ledger_->SetRules(std::move(rules));
     PublishMetrics();
@@ -503,10 +611,20 @@ void Engine::AddView(std::shared_ptr<CommittedView> view) const {
 }
 
 void Engine::RefreshViews() {
-    std::lock_guard<std::mutex> lock(views_mu_);
-    for (const std::shared_ptr<CommittedView>& view : views_) {
-        view->Refresh(*ledger_);
+    for (auto& [view, rendering] : RenderViews()) {
+        view->Publish(std::move(rendering));
     }
+}
+
+std::vector<std::pair<std::shared_ptr<CommittedView>, CommittedView::Rendering>>
+Engine::RenderViews() {
+    std::lock_guard<std::mutex> lock(views_mu_);
+    std::vector<std::pair<std::shared_ptr<CommittedView>, CommittedView::Rendering>> out;
+    out.reserve(views_.size());
+    for (const std::shared_ptr<CommittedView>& view : views_) {
+        out.emplace_back(view, view->Prepare(*ledger_));
+    }
+    return out;
 }
 
 void Engine::CountTimeline(const std::vector<TimelineEntry>& entries) {

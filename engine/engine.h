@@ -3,8 +3,14 @@
 // Producers (connections) Submit() batches of parsed events from any thread. One commit thread
 // takes everything queued, applies it to the ledger in order, writes the markers, the event log
 // and every changed record in one atomic batch, and only then hands the answers back. While a
-// commit runs, new batches queue up: that is the group commit, with no timer. Readers (the query
-// API) take a shared lock and see only committed state.
+// commit runs, new batches queue up: that is the group commit, with no timer.
+//
+// Under load the commit thread pipelines: when another group is already queued, the batch goes
+// to a writer thread and the commit thread applies the next group meanwhile; it answers the
+// first only once the writer reports it durable. The ledger then holds state not yet committed,
+// so the commit thread keeps it locked exclusively until the pipeline is empty, and empties it
+// whenever a reader waits. Readers (the query API) take a shared lock and see only committed
+// state; the committed views are rendered at each group's state and published after its commit.
 #pragma once
 
 #include <atomic>
@@ -109,7 +115,7 @@ public:
 
     // Events applied and committed since the store was made (the event log's length).
     uint64_t EventsApplied() const {
-        std::shared_lock<std::shared_mutex> lock(state_mu_);
+        std::shared_lock<std::shared_mutex> lock = ReaderLock();
         return next_seq_ - 1;
     }
 
@@ -121,7 +127,7 @@ public:
     // Runs `fn` with the committed ledger under a shared lock.
     template <typename Fn>
     auto Read(Fn&& fn) const {
-        std::shared_lock<std::shared_mutex> lock(state_mu_);
+        std::shared_lock<std::shared_mutex> lock = ReaderLock();
         return fn(*ledger_);
     }
 
@@ -145,9 +151,16 @@ public:
     // True while the store is open, the disk reserve holds and the last commit succeeded.
     bool ready() const;
 
+    // Groups applied while the group before them was being written (the pipeline at work).
+    uint64_t pipelined_groups() const { return pipelined_groups_.load(); }
+
 private:
     Engine(const EngineOptions& options, metrics::EngineMetrics* metrics,
            std::unique_ptr<storage::Store> store, LoadedState state);
+
+    // state_mu_ shared, counted as waiting until taken, so that the commit thread empties its
+    // pipeline and lets go of the ledger.
+    std::shared_lock<std::shared_mutex> ReaderLock() const;
 
     void Run();
     // One event's answer and its result for the metrics ("ok", "duplicate" or an error code).
@@ -173,22 +186,60 @@ private:
         Redelivery request;
         std::function<void(Status)> done;
     };
-    void CommitGroup(std::vector<Submission>* group, std::vector<PendingDelivery>* deliveries,
-                     std::vector<PendingRedelivery>* redeliveries);
+    // A group from the queue to its answers: applied, its batch written, then answered.
+    struct Group {
+        std::vector<Submission> submissions;
+        std::vector<PendingDelivery> deliveries;
+        std::vector<PendingRedelivery> redeliveries;
+        std::vector<std::vector<Decision>> decisions;
+        std::vector<Status> recorded;  // per delivery
+        std::vector<Status> redriven;  // per re-drive
+        GroupLog log;
+        storage::Batch batch;
+        bool write = false;  // the batch must be committed (false: nothing changed, or stopped)
+        Status not_written;  // why there was nothing to write, when it is an error
+        std::vector<TimelineEntry> timeline;
+        bool new_actions = false;
+        // The committed views rendered at this group's state, published once it is durable.
+        std::vector<std::pair<std::shared_ptr<CommittedView>, CommittedView::Rendering>> views;
+
+        bool empty() const {
+            return submissions.empty() && deliveries.empty() && redeliveries.empty();
+        }
+    };
+    // Applies `g` on top of the ledger (and of `in_flight`, the group whose batch is being
+    // written, or null), filling its decisions and batch, then renders its views and publishes
+    // the metrics.
+    // `state` is taken after the group's markers are read.
+    void Apply(Group* g, const Group* in_flight, std::unique_lock<std::shared_mutex>* state);
+    // With state_mu_ held exclusively, once the fate of `g`'s batch is known: on success
+    // publishes its views; on failure answers everything `unavailable` and, when `reload`, reads
+    // the state back from the store. Then hands out the answers.
+    void Finish(Group* g, const Status& committed, bool reload);
+    // Writes `batch` to the store, timing it in the metrics.
+    Status Commit(const storage::Batch& batch);
+    // The writer thread's side of the pipeline.
+    void StartWrite(const storage::Batch* batch);
+    Status AwaitWrite();
+    void WriterLoop();
     // Tells the outbox about the actions made pending again, then answers the re-drives.
     void NotifyRedelivered(std::vector<PendingRedelivery>& redeliveries,
                            const std::vector<Status>& redriven);
     // Counts the contacts and delivery attempts of a committed group in the metrics.
     void CountTimeline(const std::vector<TimelineEntry>& entries);
     // Decides one event: an error or duplicate answer, or applies it. `key` is its marker key,
-    // `stored` the marker the store held for it before the group.
+    // `stored` the marker the store held for it before the group, `in_flight` the log of the
+    // group being written (its markers may not be in the store yet) or null.
     Decision Decide(PendingEvent& pending, std::string key,
-                    const std::optional<std::string>& stored, GroupLog* log, storage::Batch* batch);
+                    const std::optional<std::string>& stored, const GroupLog* in_flight,
+                    GroupLog* log, storage::Batch* batch);
     Status Reload();
     // With state_mu_ held exclusively (or from the constructor, before the commit thread
     // starts), at the end of every change to the ledger: metrics first, then the views, so
-    // whatever a query can see is already in /metrics.
+    // whatever a query can see is already in /metrics. RenderViews() renders without
+    // publishing (a group's views, published when it is durable).
     void RefreshViews();
+    std::vector<std::pair<std::shared_ptr<CommittedView>, CommittedView::Rendering>> RenderViews();
     void PublishMetrics();
     void PublishActions();
     // Checks that `range` starts at the stored position and puts its end into `batch`.
@@ -199,6 +250,9 @@ private:
     std::unique_ptr<storage::Store> store_;
 
     mutable std::shared_mutex state_mu_;
+    // Threads waiting for state_mu_ (readers, SetRules): the commit thread then empties its
+    // pipeline before it applies another group.
+    mutable std::atomic<int> lock_waiters_{0};
     std::unique_ptr<Ledger> ledger_;
     uint64_t next_seq_ = 1;
     // Kafka positions as of the group being built (commit thread only); forgotten when a commit
@@ -223,6 +277,15 @@ private:
     bool stopping_ = false;
     bool finished_ = false;  // the commit thread has returned
     std::thread thread_;
+
+    // The writer thread, started the first time a group is queued behind one being applied.
+    std::mutex write_mu_;
+    std::condition_variable write_cv_;
+    const storage::Batch* write_batch_ = nullptr;  // to write; null when idle
+    std::optional<Status> write_result_;           // the last batch's outcome, until taken
+    bool write_stop_ = false;
+    std::thread writer_;
+    std::atomic<uint64_t> pipelined_groups_{0};
 };
 
 // The answer lines of the protocol.

@@ -22,15 +22,17 @@ tsan_build=${RMS_TSAN_BUILD_DIR:-$root/build-tsan}
 # - none yet.
 ASAN_EXCLUDE=${RMS_ASAN_EXCLUDE:-}
 # The engine's concurrency is inside rmsd: the ingest thread, the commit thread (group commit),
-# the HTTP thread and the outbox's delivery threads, plus signal handling (SIGHUP reload, SIGTERM
-# drain) and the restart path. These integration tests drive them over TCP: deliveries and
-# re-drives (DeliveryTest, RedeliveryTest), TLS handshakes on both ports (SecurityTest), hostile
-# clients at the connection limits and timeouts (HostileClientTest). CommittedViewTest is the
-# one unit test with threads of its own (readers of a view while the commit thread renders it);
-# the other unit tests are single-threaded.
+# the writer thread it hands batches to when it pipelines, the HTTP thread and the outbox's
+# delivery threads, plus signal handling (SIGHUP reload, SIGTERM drain) and the restart path.
+# These integration tests drive them over TCP: deliveries and re-drives (DeliveryTest,
+# RedeliveryTest), TLS handshakes on both ports (SecurityTest), hostile clients at the connection
+# limits and timeouts (HostileClientTest). CommittedViewTest (readers
+# of a view while the commit thread renders it) and EnginePipelineTest (a group applied while the
+# one before is written) are the unit tests with threads of their own; the others are
+# single-threaded.
 # KafkaClusterTest is left out: rmsd with --kafka, and librdkafka's mock cluster, die of SIGSEGV
 # inside the TSan runtime as Debian's uninstrumented librdkafka starts its threads.
-TSAN_TESTS='^(IngestTest|CrashTest|RulesReloadTest|PrometheusTest|ServiceTest|DeliveryTest|RedeliveryTest|SecurityTest|HostileClientTest|CommittedViewTest)\.'
+TSAN_TESTS='^(IngestTest|CrashTest|RulesReloadTest|PrometheusTest|ServiceTest|DeliveryTest|RedeliveryTest|SecurityTest|HostileClientTest|CommittedViewTest|EnginePipelineTest)\.'
 
 launcher=()
 if command -v ccache >/dev/null; then
