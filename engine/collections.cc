@@ -148,33 +148,54 @@ rules::CustomerFacts Ledger::FactsOf(uint32_t c) const {
     f.kind = cust.attributes.kind ? std::string_view(*cust.attributes.kind) : "";
     f.risk = cust.attributes.risk ? std::string_view(*cust.attributes.risk) : "";
     f.segment = cust.segment;
-    for (const auto& [currency, figures] : CustomerFigures(cust)) {
-        int64_t scale = IntPow10(currency.exponent());
-        // Saturating: several currencies near their limits must not wrap the sum.
-        if (__builtin_add_overflow(f.open_major, figures.open / scale, &f.open_major)) {
-            f.open_major = INT64_MAX;
-        }
-        if (__builtin_add_overflow(f.overdue_major, figures.overdue / scale, &f.overdue_major)) {
-            f.overdue_major = INT64_MAX;
-        }
-        f.open_exact_major += static_cast<double>(figures.open) / Pow10(currency.exponent());
-        f.overdue_exact_major += static_cast<double>(figures.overdue) / Pow10(currency.exponent());
-    }
+    // One pass over the customer's invoices. Open and overdue are summed per currency first (a
+    // customer has few: a small list, no map), then added up in currency order, as
+    // CustomerFigures() would give them, so that the floating-point sums are the same.
+    struct Sums {
+        Currency currency;
+        int64_t open = 0;
+        int64_t overdue = 0;
+    };
+    std::vector<Sums> sums;
     std::optional<Date> oldest;
     std::optional<Date> oldest_open;
+    const Date today = *business_date_;
     for (uint32_t idx : cust.invoices) {
         const InvoiceRec& inv = invoices_[idx];
         const InstallmentRec* first = inv.OldestOpen();
         if (first == nullptr) {
             continue;
         }
+        auto it = std::find_if(sums.begin(), sums.end(),
+                               [&](const Sums& x) { return x.currency == inv.currency; });
+        if (it == sums.end()) {
+            it = sums.insert(sums.end(), Sums{inv.currency});
+        }
+        for (const InstallmentRec& i : inv.installments) {
+            it->open += i.open;
+            it->overdue += i.due < today ? i.open : 0;
+        }
         f.open_disputes += inv.disputed ? 1 : 0;
         if (!oldest_open || first->due < *oldest_open) {
             oldest_open = first->due;
         }
-        if (first->due < *business_date_ && (!oldest || first->due < *oldest)) {
+        if (first->due < today && (!oldest || first->due < *oldest)) {
             oldest = first->due;
         }
+    }
+    std::sort(sums.begin(), sums.end(),
+              [](const Sums& a, const Sums& b) { return a.currency < b.currency; });
+    for (const Sums& x : sums) {
+        int64_t scale = IntPow10(x.currency.exponent());
+        // Saturating: several currencies near their limits must not wrap the sum.
+        if (__builtin_add_overflow(f.open_major, x.open / scale, &f.open_major)) {
+            f.open_major = INT64_MAX;
+        }
+        if (__builtin_add_overflow(f.overdue_major, x.overdue / scale, &f.overdue_major)) {
+            f.overdue_major = INT64_MAX;
+        }
+        f.open_exact_major += static_cast<double>(x.open) / Pow10(x.currency.exponent());
+        f.overdue_exact_major += static_cast<double>(x.overdue) / Pow10(x.currency.exponent());
     }
     // Days past due of the oldest overdue item; with nothing overdue, of the oldest open item
     // (zero or negative: days until it falls due), so day conditions below zero can match.
