@@ -195,14 +195,13 @@ Status Ledger::Apply(const Event& e, uint64_t seq) {
 }
 
 std::optional<uint32_t> Ledger::SubjectCustomer(const Event& e) const {
-    auto find = [](const std::unordered_map<std::string, uint32_t>& index, const auto& recs,
+    auto find = [](const IdIndex& index, const auto& recs,
                    const std::string& id) -> std::optional<uint32_t> {
-        auto it = index.find(id);
-        return it == index.end() ? std::nullopt : std::make_optional(recs[it->second].customer);
+        std::optional<uint32_t> at = index.Find(id, recs);
+        return at ? std::make_optional(recs[*at].customer) : std::nullopt;
     };
     if (!e.customer.empty()) {
-        auto it = customer_index_.find(e.customer);
-        return it == customer_index_.end() ? std::nullopt : std::make_optional(it->second);
+        return customer_index_.Find(e.customer, customers_);
     }
     if (!e.invoice.empty()) {
         return find(invoice_index_, invoices_, e.invoice);
@@ -264,26 +263,26 @@ void Ledger::NumberTimeline(size_t from) {
 }
 
 Result<uint32_t> Ledger::KnownCustomer(std::string_view id) const {
-    auto it = customer_index_.find(std::string(id));
-    if (it == customer_index_.end()) {
+    std::optional<uint32_t> at = customer_index_.Find(id, customers_);
+    if (!at) {
         return Status::Error("unknown_customer", "customer " + Q(id) + " was never upserted");
     }
-    return it->second;
+    return *at;
 }
 
 Result<uint32_t> Ledger::KnownInvoice(const Event& e) const {
-    auto it = invoice_index_.find(e.invoice);
-    if (it == invoice_index_.end()) {
+    std::optional<uint32_t> at = invoice_index_.Find(e.invoice, invoices_);
+    if (!at) {
         return Status::Error("unknown_invoice", "invoice " + Q(e.invoice) + " does not exist");
     }
-    return it->second;
+    return *at;
 }
 
 Status Ledger::CheckCustomerMatch(const Event& e, uint32_t customer) const {
     if (e.customer.empty() || e.customer == customers_[customer].id) {
         return Status::Ok();
     }
-    if (customer_index_.count(e.customer) == 0) {
+    if (!customer_index_.Contains(e.customer, customers_)) {
         return Status::Error("unknown_customer",
                              "customer " + Q(e.customer) + " was never upserted");
     }
@@ -403,16 +402,18 @@ Status Ledger::ApplyCustomerUpserted(const Event& e, uint64_t /*seq*/) {
     if (checking_) {
         return Status::Ok();
     }
-    auto [it, inserted] = customer_index_.try_emplace(e.customer, customers_.size());
-    if (inserted) {
+    std::optional<uint32_t> at = customer_index_.Find(e.customer, customers_);
+    if (!at) {
+        at = static_cast<uint32_t>(customers_.size());
         CustomerRec rec;
         rec.id = e.customer;
         rec.created = e.date;
         customers_.push_back(std::move(rec));
+        customer_index_.Insert(e.customer, *at);
         EnsureCustomerSlots();
     }
-    Touch(it->second);
-    CustomerAttributes& a = customers_[it->second].attributes;
+    Touch(*at);
+    CustomerAttributes& a = customers_[*at].attributes;
     const CustomerAttributes& in = e.attributes;
     for (auto [dst, src] :
          {std::pair{&a.name, &in.name}, std::pair{&a.kind, &in.kind}, std::pair{&a.risk, &in.risk},
@@ -426,7 +427,7 @@ Status Ledger::ApplyCustomerUpserted(const Event& e, uint64_t /*seq*/) {
     if (in.terms_days) {
         a.terms_days = in.terms_days;
     }
-    dirty_.customers.insert(it->second);
+    dirty_.customers.insert(*at);
     return Status::Ok();
 }
 
@@ -435,7 +436,7 @@ Status Ledger::ApplyInvoiceIssued(const Event& e, uint64_t seq) {
     if (!customer.ok()) {
         return customer.status();
     }
-    if (invoice_index_.count(e.invoice) != 0) {
+    if (invoice_index_.Contains(e.invoice, invoices_)) {
         return Status::Error("already_exists", "invoice " + Q(e.invoice) + " already exists");
     }
     if (Status total = CheckTotal(e.currency, e.amount, true); !total.ok()) {
@@ -463,7 +464,7 @@ Status Ledger::ApplyInvoiceIssued(const Event& e, uint64_t seq) {
     }
     uint32_t idx = static_cast<uint32_t>(invoices_.size());
     invoices_.push_back(std::move(rec));
-    invoice_index_.emplace(e.invoice, idx);
+    invoice_index_.Insert(e.invoice, idx);
     customers_[*customer].invoices.push_back(idx);
     for (uint32_t i = 0; i < invoices_[idx].installments.size(); ++i) {
         AddOpen(idx, i, invoices_[idx].installments[i].amount);
@@ -485,7 +486,7 @@ Status Ledger::ApplyCreditNoteIssued(const Event& e, uint64_t seq) {
         }
         invoice = *inv;
     }
-    if (credit_note_index_.count(e.credit_note) != 0) {
+    if (credit_note_index_.Contains(e.credit_note, credit_notes_)) {
         return Status::Error("already_exists",
                              "credit note " + Q(e.credit_note) + " already exists");
     }
@@ -523,7 +524,7 @@ Status Ledger::ApplyCreditNoteIssued(const Event& e, uint64_t seq) {
     rec.amount = e.amount;
     uint32_t idx = static_cast<uint32_t>(credit_notes_.size());
     credit_notes_.push_back(std::move(rec));
-    credit_note_index_.emplace(e.credit_note, idx);
+    credit_note_index_.Insert(e.credit_note, idx);
     customers_[*customer].credit_notes.push_back(idx);
     CreditRec& cn = credit_notes_[idx];
     Book(e.currency).credit_total += e.amount;
@@ -541,7 +542,7 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     if (!customer.ok()) {
         return customer.status();
     }
-    if (payment_index_.count(e.payment) != 0) {
+    if (payment_index_.Contains(e.payment, payments_)) {
         return Status::Error("already_exists", "payment " + Q(e.payment) + " already exists");
     }
     if (Status total = CheckTotal(e.currency, e.amount, false); !total.ok()) {
@@ -550,12 +551,12 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     std::vector<uint32_t> targets;
     std::map<uint32_t, int64_t> planned;
     for (const AllocationSpec& a : e.allocations) {
-        auto it = invoice_index_.find(a.invoice);
-        if (it == invoice_index_.end()) {
+        std::optional<uint32_t> at = invoice_index_.Find(a.invoice, invoices_);
+        if (!at) {
             return Status::Error("unknown_invoice", "allocation to invoice " + Q(a.invoice) +
                                                         ", which does not exist");
         }
-        const InvoiceRec& inv = invoices_[it->second];
+        const InvoiceRec& inv = invoices_[*at];
         if (inv.customer != *customer) {
             return Status::Error("customer_mismatch", "allocation to invoice " + Q(inv.id) +
                                                           " of customer " +
@@ -567,7 +568,7 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
                                      " allocated to invoice " + Q(inv.id) + " in " +
                                      std::string(inv.currency.code()));
         }
-        int64_t& total = planned[it->second];
+        int64_t& total = planned[*at];
         total += a.amount;
         if (total > inv.open()) {
             return Status::Error("invalid_amount",
@@ -575,7 +576,7 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
                                      " to invoice " + Q(inv.id) + " is more than its open " +
                                      FormatAmount(inv.open(), e.currency));
         }
-        targets.push_back(it->second);
+        targets.push_back(*at);
     }
     if (checking_) {
         return Status::Ok();
@@ -589,7 +590,7 @@ Status Ledger::ApplyPaymentReceived(const Event& e, uint64_t seq) {
     rec.amount = e.amount;
     uint32_t idx = static_cast<uint32_t>(payments_.size());
     payments_.push_back(std::move(rec));
-    payment_index_.emplace(e.payment, idx);
+    payment_index_.Insert(e.payment, idx);
     customers_[*customer].payments.push_back(idx);
     CreditRec& pay = payments_[idx];
     Book(e.currency).credit_total += e.amount;
@@ -698,11 +699,11 @@ Status Ledger::ApplyCreditApplied(const Event& e, uint64_t /*seq*/) {
 }
 
 Status Ledger::ApplyPaymentReversed(const Event& e, uint64_t /*seq*/) {
-    auto it = payment_index_.find(e.payment);
-    if (it == payment_index_.end()) {
+    std::optional<uint32_t> at = payment_index_.Find(e.payment, payments_);
+    if (!at) {
         return Status::Error("unknown_payment", "payment " + Q(e.payment) + " does not exist");
     }
-    uint32_t idx = it->second;
+    uint32_t idx = *at;
     Status match = CheckCustomerMatch(e, payments_[idx].customer);
     if (!match.ok()) {
         return match;
@@ -857,17 +858,17 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
         return customer.status();
     }
     for (const std::string& id : e.promise_invoices) {
-        auto it = invoice_index_.find(id);
-        if (it == invoice_index_.end()) {
+        std::optional<uint32_t> at = invoice_index_.Find(id, invoices_);
+        if (!at) {
             return Status::Error("unknown_invoice",
                                  "promise names invoice " + Q(id) + ", which does not exist");
         }
-        if (invoices_[it->second].customer != *customer) {
+        if (invoices_[*at].customer != *customer) {
             return Status::Error("customer_mismatch",
                                  "promise names invoice " + Q(id) + " of another customer");
         }
     }
-    if (promise_index_.count(e.promise) != 0) {
+    if (promise_index_.Contains(e.promise, promises_)) {
         return Status::Error("already_exists", "promise " + Q(e.promise) + " already exists");
     }
     if (checking_) {
@@ -897,7 +898,7 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
     }
     uint32_t idx = static_cast<uint32_t>(promises_.size());
     promises_.push_back(std::move(rec));
-    promise_index_.emplace(e.promise, idx);
+    promise_index_.Insert(e.promise, idx);
     ++promise_transitions_[static_cast<size_t>(PromiseStatus::kOpen)];
     Note(*customer, "promise", {{"promise", e.promise}, {"status", "open"}});
     Touch(*customer);
@@ -908,11 +909,11 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
 }
 
 Status Ledger::ApplyPromiseCancelled(const Event& e, uint64_t /*seq*/) {
-    auto it = promise_index_.find(e.promise);
-    if (it == promise_index_.end()) {
+    std::optional<uint32_t> at = promise_index_.Find(e.promise, promises_);
+    if (!at) {
         return Status::Error("unknown_promise", "promise " + Q(e.promise) + " does not exist");
     }
-    PromiseRec& p = promises_[it->second];
+    PromiseRec& p = promises_[*at];
     Status match = CheckCustomerMatch(e, p.customer);
     if (!match.ok()) {
         return match;
@@ -927,7 +928,7 @@ Status Ledger::ApplyPromiseCancelled(const Event& e, uint64_t /*seq*/) {
     if (checking_) {
         return Status::Ok();
     }
-    SetPromiseStatus(it->second, PromiseStatus::kCancelled);
+    SetPromiseStatus(*at, PromiseStatus::kCancelled);
     return Status::Ok();
 }
 
@@ -1167,18 +1168,18 @@ BaseFigures Ledger::BaseFiguresNow(Currency base) const {
 }
 
 const CustomerRec* Ledger::FindCustomer(std::string_view id) const {
-    auto it = customer_index_.find(std::string(id));
-    return it == customer_index_.end() ? nullptr : &customers_[it->second];
+    std::optional<uint32_t> at = customer_index_.Find(id, customers_);
+    return at ? &customers_[*at] : nullptr;
 }
 
 const InvoiceRec* Ledger::FindInvoice(std::string_view id) const {
-    auto it = invoice_index_.find(std::string(id));
-    return it == invoice_index_.end() ? nullptr : &invoices_[it->second];
+    std::optional<uint32_t> at = invoice_index_.Find(id, invoices_);
+    return at ? &invoices_[*at] : nullptr;
 }
 
 const PromiseRec* Ledger::FindPromise(std::string_view id) const {
-    auto it = promise_index_.find(std::string(id));
-    return it == promise_index_.end() ? nullptr : &promises_[it->second];
+    std::optional<uint32_t> at = promise_index_.Find(id, promises_);
+    return at ? &promises_[*at] : nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1190,27 +1191,27 @@ void Ledger::RestoreMeta(std::optional<Date> business_date, uint64_t timeline_cl
 }
 
 void Ledger::RestoreCustomer(CustomerRec rec) {
-    customer_index_.emplace(rec.id, customers_.size());
+    customer_index_.Insert(rec.id, static_cast<uint32_t>(customers_.size()));
     customers_.push_back(std::move(rec));
 }
 
 void Ledger::RestoreInvoice(InvoiceRec rec) {
-    invoice_index_.emplace(rec.id, invoices_.size());
+    invoice_index_.Insert(rec.id, static_cast<uint32_t>(invoices_.size()));
     invoices_.push_back(std::move(rec));
 }
 
 void Ledger::RestorePayment(CreditRec rec) {
-    payment_index_.emplace(rec.id, payments_.size());
+    payment_index_.Insert(rec.id, static_cast<uint32_t>(payments_.size()));
     payments_.push_back(std::move(rec));
 }
 
 void Ledger::RestoreCreditNote(CreditRec rec) {
-    credit_note_index_.emplace(rec.id, credit_notes_.size());
+    credit_note_index_.Insert(rec.id, static_cast<uint32_t>(credit_notes_.size()));
     credit_notes_.push_back(std::move(rec));
 }
 
 void Ledger::RestorePromise(PromiseRec rec) {
-    promise_index_.emplace(rec.id, promises_.size());
+    promise_index_.Insert(rec.id, static_cast<uint32_t>(promises_.size()));
     promises_.push_back(std::move(rec));
 }
 

@@ -22,6 +22,7 @@
 #include "engine/currency.h"
 #include "engine/date.h"
 #include "engine/event.h"
+#include "engine/id_index.h"
 #include "engine/kpis.h"
 #include "engine/status.h"
 #include "engine/timeline.h"
@@ -491,11 +492,12 @@ private:
     std::vector<CreditRec> payments_;
     std::vector<CreditRec> credit_notes_;
     std::vector<PromiseRec> promises_;
-    std::unordered_map<std::string, uint32_t> customer_index_;
-    std::unordered_map<std::string, uint32_t> invoice_index_;
-    std::unordered_map<std::string, uint32_t> payment_index_;
-    std::unordered_map<std::string, uint32_t> credit_note_index_;
-    std::unordered_map<std::string, uint32_t> promise_index_;
+    // Each record's string id to its index in the vector above (engine/id_index.h).
+    IdIndex customer_index_;
+    IdIndex invoice_index_;
+    IdIndex payment_index_;
+    IdIndex credit_note_index_;
+    IdIndex promise_index_;
 
     std::map<Currency, CurrencyBook> books_;
     std::map<Date, ClosedDay> history_;

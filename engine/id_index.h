@@ -1,0 +1,88 @@
+// IdIndex: from a record's string id to its index in the ledger's vector of such records.
+//
+// The ids live in the records already, so the index keeps no second copy of them: each slot of
+// an open-addressing table (linear probing, at most half full) holds a record's index and 32 bits
+// of its id's hash, 8 bytes in all, where a node-based hash map of strings spends 60-100 bytes
+// and a heap allocation per id. A lookup compares hash bits first and reads the record's id only
+// on a match. Ids are never removed: records are not deleted from the ledger.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace rms {
+
+class IdIndex {
+public:
+    // The index of the record of `records` whose `id` member equals `id`, or nullopt.
+    template <typename Records>
+    std::optional<uint32_t> Find(std::string_view id, const Records& records) const {
+        if (slots_.empty()) {
+            return std::nullopt;
+        }
+        const uint32_t hash = HashOf(id);
+        for (size_t at = hash & mask(); slots_[at].used(); at = (at + 1) & mask()) {
+            const Slot& s = slots_[at];
+            if (s.hash == hash && records[s.index()].id == id) {
+                return s.index();
+            }
+        }
+        return std::nullopt;
+    }
+
+    template <typename Records>
+    bool Contains(std::string_view id, const Records& records) const {
+        return Find(id, records).has_value();
+    }
+
+    // Adds `id` as the id of record `index`. The caller has made sure `id` is not there yet.
+    void Insert(std::string_view id, uint32_t index) {
+        if ((size_ + 1) * 2 > slots_.size()) {
+            Grow();
+        }
+        Place(Slot{index + 1, HashOf(id)});
+        ++size_;
+    }
+
+    size_t size() const { return size_; }
+
+private:
+    struct Slot {
+        uint32_t index_plus_one = 0;  // 0: empty
+        uint32_t hash = 0;
+        bool used() const { return index_plus_one != 0; }
+        uint32_t index() const { return index_plus_one - 1; }
+    };
+
+    static uint32_t HashOf(std::string_view id) {
+        return static_cast<uint32_t>(std::hash<std::string_view>()(id));
+    }
+    size_t mask() const { return slots_.size() - 1; }
+
+    void Place(Slot slot) {
+        size_t at = slot.hash & mask();
+        while (slots_[at].used()) {
+            at = (at + 1) & mask();
+        }
+        slots_[at] = slot;
+    }
+
+    void Grow() {
+        std::vector<Slot> old;
+        old.swap(slots_);
+        slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+        for (const Slot& s : old) {
+            if (s.used()) {
+                Place(s);
+            }
+        }
+    }
+
+    std::vector<Slot> slots_;  // a power of two in size
+    size_t size_ = 0;
+};
+
+}  // namespace rms
