@@ -63,6 +63,15 @@ std::string_view PromiseStatusName(PromiseStatus s) {
     return "open";
 }
 
+void DirtyIndexes::Normalize() {
+    std::sort(indexes_.begin(), indexes_.end());
+    indexes_.erase(std::unique(indexes_.begin(), indexes_.end()), indexes_.end());
+}
+
+bool DirtyIndexes::count(uint32_t index) const {
+    return std::find(indexes_.begin(), indexes_.end(), index) != indexes_.end();
+}
+
 bool DirtySet::empty() const {
     return customers.empty() && invoices.empty() && payments.empty() && credit_notes.empty() &&
            promises.empty() && actions.empty() && segment_changes.empty() && closed_days.empty() &&
@@ -75,6 +84,10 @@ Ledger::Ledger(LedgerOptions options)
 DirtySet Ledger::TakeDirty() {
     DirtySet out = std::move(dirty_);
     dirty_ = DirtySet();
+    for (DirtyIndexes* d :
+         {&out.customers, &out.invoices, &out.payments, &out.credit_notes, &out.promises}) {
+        d->Normalize();
+    }
     return out;
 }
 

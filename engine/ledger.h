@@ -262,12 +262,29 @@ struct ClosedDay {
 };
 
 // Records changed since the last TakeDirty(), by index.
+// Indexes of records changed since the last Ledger::TakeDirty(): appended as they change,
+// repeats and all (a record often changes several times in a group), then sorted and made unique
+// once by Normalize(), so that each record is written once and in index order.
+class DirtyIndexes {
+public:
+    void insert(uint32_t index) { indexes_.push_back(index); }
+    void Normalize();
+    bool count(uint32_t index) const;
+    bool empty() const { return indexes_.empty(); }
+    size_t size() const { return indexes_.size(); }
+    std::vector<uint32_t>::const_iterator begin() const { return indexes_.begin(); }
+    std::vector<uint32_t>::const_iterator end() const { return indexes_.end(); }
+
+private:
+    std::vector<uint32_t> indexes_;
+};
+
 struct DirtySet {
-    std::set<uint32_t> customers;
-    std::set<uint32_t> invoices;
-    std::set<uint32_t> payments;
-    std::set<uint32_t> credit_notes;
-    std::set<uint32_t> promises;
+    DirtyIndexes customers;
+    DirtyIndexes invoices;
+    DirtyIndexes payments;
+    DirtyIndexes credit_notes;
+    DirtyIndexes promises;
     std::vector<uint32_t> actions;          // new actions (indexes)
     std::vector<uint32_t> segment_changes;  // new segment changes (indexes)
     std::vector<Date> closed_days;
