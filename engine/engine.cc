@@ -159,6 +159,10 @@ void Engine::SetActionListener(std::function<void()> listener) {
     action_listener_ = std::move(listener);
 }
 
+bool Engine::WorkQueued() const {
+    return !queue_.empty() || !deliveries_.empty() || !redeliveries_.empty();
+}
+
 std::shared_lock<std::shared_mutex> Engine::ReaderLock() const {
     lock_waiters_.fetch_add(1);
     std::shared_lock<std::shared_mutex> lock(state_mu_);
@@ -176,10 +180,7 @@ void Engine::Run() {
         {
             std::unique_lock<std::mutex> lock(queue_mu_);
             if (!in_flight) {
-                queue_cv_.wait(lock, [this] {
-                    return stopping_ || !queue_.empty() || !deliveries_.empty() ||
-                           !redeliveries_.empty();
-                });
+                queue_cv_.wait(lock, [this] { return stopping_ || WorkQueued(); });
             }
             // With a group in flight, one more is applied meanwhile only when it is already
             // queued and nobody waits for the ledger.
@@ -227,7 +228,7 @@ void Engine::Run() {
             bool queued;
             {
                 std::lock_guard<std::mutex> lock(queue_mu_);
-                queued = !queue_.empty() || !deliveries_.empty() || !redeliveries_.empty();
+                queued = WorkQueued();
             }
             if (!next->write) {
                 Finish(next.get(), next->not_written, /*reload=*/false);

@@ -163,6 +163,8 @@ private:
     std::shared_lock<std::shared_mutex> ReaderLock() const;
 
     void Run();
+    // With queue_mu_ held: whether submissions, delivery results or re-drives wait.
+    bool WorkQueued() const;
     // One event's answer and its result for the metrics ("ok", "duplicate" or an error code).
     struct Decision {
         std::string answer;
