@@ -208,9 +208,8 @@ CustomerAttributes DecodeAttributes(Reader& r) {
     return a;
 }
 
-std::string EncodeCustomer(const CustomerRec& c) {
-    std::string out;
-    Writer w(&out);
+void EncodeCustomer(const CustomerRec& c, std::string* out) {
+    Writer w(out);
     w.Str(c.id);
     w.Day(c.created);
     EncodeAttributes(w, c.attributes);
@@ -236,12 +235,10 @@ std::string EncodeCustomer(const CustomerRec& c) {
     }
     w.Str(c.last_contact_channel);
     w.Str(c.last_contact_step);
-    return out;
 }
 
-std::string EncodeAction(const ActionRec& a) {
-    std::string out;
-    Writer w(&out);
+void EncodeAction(const ActionRec& a, std::string* out) {
+    Writer w(out);
     w.Varint(a.id);
     w.Str(a.key);
     w.Varint(a.customer);
@@ -258,24 +255,20 @@ std::string EncodeAction(const ActionRec& a) {
     w.Varint(a.attempts);
     w.Str(a.last_error);
     w.Signed(a.next_attempt_ms);
-    return out;
 }
 
-std::string EncodeSegmentChange(const SegmentChange& g) {
-    std::string out;
-    Writer w(&out);
+void EncodeSegmentChange(const SegmentChange& g, std::string* out) {
+    Writer w(out);
     w.Varint(g.customer);
     w.Str(g.from);
     w.Str(g.to);
     w.Str(g.reason);
     w.Day(g.date);
     w.Str(g.caused_by);
-    return out;
 }
 
-std::string EncodeInvoice(const InvoiceRec& inv) {
-    std::string out;
-    Writer w(&out);
+void EncodeInvoice(const InvoiceRec& inv, std::string* out) {
+    Writer w(out);
     w.Str(inv.id);
     w.Varint(inv.customer);
     w.Cur(inv.currency);
@@ -298,7 +291,6 @@ std::string EncodeInvoice(const InvoiceRec& inv) {
     w.Str(inv.strategy);
     w.Signed(inv.last_offset);
     w.Bool(inv.held);
-    return out;
 }
 
 void EncodeApplications(Writer& w, const std::vector<Application>& apps) {
@@ -320,9 +312,8 @@ std::vector<Application> DecodeApplications(Reader& r) {
     return apps;
 }
 
-std::string EncodeCredit(const CreditRec& c) {
-    std::string out;
-    Writer w(&out);
+void EncodeCredit(const CreditRec& c, std::string* out) {
+    Writer w(out);
     w.Str(c.id);
     w.Varint(c.customer);
     w.Cur(c.currency);
@@ -333,12 +324,10 @@ std::string EncodeCredit(const CreditRec& c) {
     w.Bool(c.reversed);
     EncodeApplications(w, c.applied);
     EncodeApplications(w, c.from_credit);
-    return out;
 }
 
-std::string EncodePromise(const PromiseRec& p) {
-    std::string out;
-    Writer w(&out);
+void EncodePromise(const PromiseRec& p, std::string* out) {
+    Writer w(out);
     w.Str(p.id);
     w.Varint(p.customer);
     w.Cur(p.currency);
@@ -355,7 +344,6 @@ std::string EncodePromise(const PromiseRec& p) {
     }
     w.Str(p.contact_channel);
     w.Str(p.contact_step);
-    return out;
 }
 
 void EncodeFigures(Writer& w, const Figures& f) {
@@ -394,16 +382,14 @@ Figures DecodeFigures(Reader& r) {
     return f;
 }
 
-std::string EncodeClosedDay(const ClosedDay& day) {
-    std::string out;
-    Writer w(&out);
+void EncodeClosedDay(const ClosedDay& day, std::string* out) {
+    Writer w(out);
     w.Day(day.date);
     w.Varint(day.currencies.size());
     for (const auto& [currency, figures] : day.currencies) {
         w.Cur(currency);
         EncodeFigures(w, figures);
     }
-    return out;
 }
 
 // The meta record: format, business date, next event seq, then the timeline clock (absent from
@@ -496,9 +482,8 @@ std::string TimelineKey(uint32_t customer, uint64_t seq) {
     return key;
 }
 
-std::string EncodeTimelineEntry(const TimelineEntry& e) {
-    std::string out;
-    Writer w(&out);
+void AppendTimelineEntry(const TimelineEntry& e, std::string* out) {
+    Writer w(out);
     w.Str(e.kind);
     w.Day(e.date);
     w.Str(e.caused_by);
@@ -507,6 +492,11 @@ std::string EncodeTimelineEntry(const TimelineEntry& e) {
         w.Str(name);
         w.Str(value);
     }
+}
+
+std::string EncodeTimelineEntry(const TimelineEntry& e) {
+    std::string out;
+    AppendTimelineEntry(e, &out);
     return out;
 }
 
@@ -612,31 +602,32 @@ Status ForEachLoggedEvent(const storage::Store& store,
     return scanned.ok() ? failed : scanned;
 }
 
+namespace {
+
+// Puts the records at `indexes` of `records` under keys of `kind`, each encoded by `encode`
+// straight into the batch.
+template <typename Indexes, typename Rec>
+void PutRecords(char kind, const Indexes& indexes, const std::vector<Rec>& records,
+                void (*encode)(const Rec&, std::string*), storage::Batch* batch) {
+    for (uint32_t i : indexes) {
+        batch->PutEncoded(RecordKey(kind, i), [&](std::string* out) { encode(records[i], out); });
+    }
+}
+
+}  // namespace
+
 void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
                  storage::Batch* batch) {
-    for (uint32_t i : dirty.customers) {
-        batch->Put(RecordKey('c', i), EncodeCustomer(ledger.customers()[i]));
-    }
-    for (uint32_t i : dirty.invoices) {
-        batch->Put(RecordKey('i', i), EncodeInvoice(ledger.invoices()[i]));
-    }
-    for (uint32_t i : dirty.payments) {
-        batch->Put(RecordKey('p', i), EncodeCredit(ledger.payments()[i]));
-    }
-    for (uint32_t i : dirty.credit_notes) {
-        batch->Put(RecordKey('n', i), EncodeCredit(ledger.credit_notes()[i]));
-    }
-    for (uint32_t i : dirty.promises) {
-        batch->Put(RecordKey('r', i), EncodePromise(ledger.promises()[i]));
-    }
-    for (uint32_t i : dirty.actions) {
-        batch->Put(RecordKey('a', i), EncodeAction(ledger.actions()[i]));
-    }
-    for (uint32_t i : dirty.segment_changes) {
-        batch->Put(RecordKey('g', i), EncodeSegmentChange(ledger.segment_changes()[i]));
-    }
+    PutRecords('c', dirty.customers, ledger.customers(), EncodeCustomer, batch);
+    PutRecords('i', dirty.invoices, ledger.invoices(), EncodeInvoice, batch);
+    PutRecords('p', dirty.payments, ledger.payments(), EncodeCredit, batch);
+    PutRecords('n', dirty.credit_notes, ledger.credit_notes(), EncodeCredit, batch);
+    PutRecords('r', dirty.promises, ledger.promises(), EncodePromise, batch);
+    PutRecords('a', dirty.actions, ledger.actions(), EncodeAction, batch);
+    PutRecords('g', dirty.segment_changes, ledger.segment_changes(), EncodeSegmentChange, batch);
     for (Date d : dirty.closed_days) {
-        batch->Put(DayKey(d), EncodeClosedDay(ledger.history().at(d)));
+        batch->PutEncoded(DayKey(d),
+                          [&](std::string* out) { EncodeClosedDay(ledger.history().at(d), out); });
     }
     for (const EffectKey& k : dirty.effects) {
         const EffectCounts& n = ledger.effects().at(k);
@@ -649,7 +640,8 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
         batch->Put(std::move(key), std::move(value));
     }
     for (const TimelineEntry& e : dirty.timeline) {
-        batch->Put(TimelineKey(e.customer, e.seq), EncodeTimelineEntry(e));
+        batch->PutEncoded(TimelineKey(e.customer, e.seq),
+                          [&](std::string* out) { AppendTimelineEntry(e, out); });
     }
     if (dirty.meta) {
         for (const auto& [pair, rate] : ledger.fx_rates()) {
@@ -945,7 +937,7 @@ std::string DumpState(const Ledger& ledger, DumpScope scope) {
             c.last_contact.reset();
             c.last_contact_channel.clear();
             c.last_contact_step.clear();
-            batch.Put(RecordKey('c', i), EncodeCustomer(c));
+            batch.PutEncoded(RecordKey('c', i), [&](std::string* out) { EncodeCustomer(c, out); });
         }
         for (uint32_t i = 0; i < ledger.actions().size(); ++i) {
             ActionRec a = ledger.actions()[i];
@@ -953,14 +945,14 @@ std::string DumpState(const Ledger& ledger, DumpScope scope) {
             a.attempts = 0;
             a.last_error.clear();
             a.next_attempt_ms = 0;
-            batch.Put(RecordKey('a', i), EncodeAction(a));
+            batch.PutEncoded(RecordKey('a', i), [&](std::string* out) { EncodeAction(a, out); });
         }
     }
     std::string out;
     Writer w(&out);
     // The timeline clock counts delivery entries too: a rebuild from the events cannot match it.
     const std::string meta_without_clock = EncodeMeta(ledger, 0, 0);
-    batch.ForEach([&](const std::string& key, const std::string& value, bool) {
+    batch.ForEach([&](std::string_view key, std::string_view value, bool) {
         w.Str(key);
         w.Str(!deliveries && key == "m" ? meta_without_clock : value);
     });

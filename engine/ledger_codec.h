@@ -60,6 +60,8 @@ Status ForEachLoggedEvent(const storage::Store& store,
 std::string TimelineKey(uint32_t customer, uint64_t seq);
 std::string TimelinePrefix(uint32_t customer);
 std::string EncodeTimelineEntry(const TimelineEntry& e);
+// The same, appended to `out`.
+void AppendTimelineEntry(const TimelineEntry& e, std::string* out);
 std::optional<TimelineEntry> DecodeTimelineEntry(std::string_view key, std::string_view value);
 
 // Kafka mode (issue #9): the key of a topic partition's consumed position, and its value, the

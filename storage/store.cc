@@ -84,11 +84,16 @@ Status Store::Commit(const Batch& batch) {
     for (const Batch::Op& op : batch.ops_) {
         sorted.push_back(&op);
     }
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const Batch::Op* a, const Batch::Op* b) { return a->key < b->key; });
+    std::stable_sort(sorted.begin(), sorted.end(), [&](const Batch::Op* a, const Batch::Op* b) {
+        return batch.key(*a) < batch.key(*b);
+    });
     rocksdb::WriteBatch wb(batch.bytes() + 16 * batch.size());
     for (const Batch::Op* op : sorted) {
-        rocksdb::Status s = op->is_delete ? wb.Delete(op->key) : wb.Put(op->key, op->value);
+        std::string_view k = batch.key(*op);
+        std::string_view v = batch.value(*op);
+        rocksdb::Slice key(k.data(), k.size());
+        rocksdb::Status s =
+            op->is_delete ? wb.Delete(key) : wb.Put(key, rocksdb::Slice(v.data(), v.size()));
         if (!s.ok()) {
             return Status::Error("unavailable", "cannot build write batch: " + s.ToString());
         }

@@ -2,6 +2,9 @@
 // the store's reads the engine's marker lookups rely on.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "engine/ledger_codec.h"
@@ -121,6 +124,37 @@ TEST_F(EventLogTest, ABatchCommitsInKeyOrderButALaterPutOfAKeyWins) {
     auto a = store_->Get("a");
     ASSERT_TRUE(a.ok());
     EXPECT_EQ(*a, std::optional<std::string>("second"));
+}
+
+TEST_F(EventLogTest, ABatchKeepsEveryKeyAndValueWholeInItsOneBufferAndIsReusedAfterClear) {
+    storage::Batch batch;
+    batch.Put("k1", std::string("a\0b", 3));
+    batch.PutEncoded("k2", [](std::string* out) { out->append(3000, 'x'); });
+    batch.Put("k3", "");
+    batch.Delete("k0");
+    EXPECT_EQ(batch.size(), 4u);
+    EXPECT_EQ(batch.bytes(), 2 + 3 + 2 + 3000 + 2 + 2u);
+    std::vector<std::tuple<std::string, std::string, bool>> seen;
+    batch.ForEach([&](std::string_view key, std::string_view value, bool is_delete) {
+        seen.emplace_back(std::string(key), std::string(value), is_delete);
+    });
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen[0], std::make_tuple(std::string("k1"), std::string("a\0b", 3), false));
+    EXPECT_EQ(std::get<1>(seen[1]), std::string(3000, 'x'));
+    EXPECT_EQ(seen[2], std::make_tuple(std::string("k3"), std::string(), false));
+    EXPECT_EQ(seen[3], std::make_tuple(std::string("k0"), std::string(), true));
+    ASSERT_TRUE(store_->Commit(batch).ok());
+    EXPECT_EQ(*store_->Get("k1"), std::optional<std::string>(std::string("a\0b", 3)));
+    EXPECT_EQ(store_->Get("k2")->value().size(), 3000u);
+
+    batch.Clear();
+    EXPECT_TRUE(batch.empty());
+    EXPECT_EQ(batch.bytes(), 0u);
+    batch.Delete("k1");
+    batch.Put("k2", "short");
+    ASSERT_TRUE(store_->Commit(batch).ok());
+    EXPECT_EQ(*store_->Get("k1"), std::optional<std::string>());
+    EXPECT_EQ(*store_->Get("k2"), std::optional<std::string>("short"));
 }
 
 }  // namespace
