@@ -743,7 +743,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         inv.written_off = r.Signed();
         inv.disputed = r.Bool();
         inv.closed_by_write_off = r.Bool();
-        inv.installments.resize(r.Varint());
+        inv.installments.resize(static_cast<uint32_t>(std::min<uint64_t>(r.Varint(), UINT32_MAX)));
         for (InstallmentRec& i : inv.installments) {
             i.due = r.Day();
             i.amount = r.Signed();
