@@ -94,8 +94,8 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     rules::BehaviourStats& s = stats_[p.customer];
     EffectKey effect{p.contact_channel, p.contact_step};
     bool attributed = !p.contact_channel.empty();
+    TallyPromise(p, -1);
     if (p.status == PromiseStatus::kKept) {
-        --promise_decisions_[p.status_date.days()].first;
         --s.promises_kept;
         if (attributed) {
             --effects_[effect].promises_kept;
@@ -106,17 +106,16 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     p.status_date = *business_date_;
     p.status_event = current_event_;
     ++promise_transitions_[static_cast<size_t>(status)];
+    TallyPromise(p, +1);
     Note(p.customer, "promise",
          {{"promise", p.id}, {"status", std::string(PromiseStatusName(status))}});
     if (status == PromiseStatus::kKept) {
-        ++promise_decisions_[p.status_date.days()].first;
         ++s.promises_kept;
         if (attributed) {
             ++effects_[effect].promises_kept;
             dirty_.effects.insert(effect);
         }
     } else if (status == PromiseStatus::kBroken) {
-        ++promise_decisions_[p.status_date.days()].second;
         ++s.promises_broken;
         broken_promises_.emplace_back(p.customer, idx);
     }
@@ -124,22 +123,36 @@ void Ledger::SetPromiseStatus(uint32_t idx, PromiseStatus status) {
     Touch(p.customer);
 }
 
-std::optional<double> Ledger::PromiseKeptRate() const {
+void Ledger::TallyPromise(const PromiseRec& p, int sign) {
+    PromiseTally& t = promise_tallies_[p.currency];
+    t.by_status[static_cast<size_t>(p.status)] += sign;
+    if (p.status == PromiseStatus::kKept || p.status == PromiseStatus::kBroken) {
+        auto& [kept, broken] = t.decided_by_day[p.status_date.days()];
+        (p.status == PromiseStatus::kKept ? kept : broken) += sign;
+    }
+}
+
+std::optional<double> Ledger::PromiseKeptRate(std::optional<Currency> currency) const {
     if (!business_date_) {
         return std::nullopt;
     }
     int32_t to = business_date_->days();
-    int kept = 0;
-    int broken = 0;
-    for (auto it = promise_decisions_.lower_bound(to - (kWindowDays - 1));
-         it != promise_decisions_.end() && it->first <= to; ++it) {
-        kept += it->second.first;
-        broken += it->second.second;
+    int64_t kept = 0;
+    int64_t broken = 0;
+    for (const auto& [c, tally] : promise_tallies_) {
+        if (currency && c != *currency) {
+            continue;
+        }
+        for (auto it = tally.decided_by_day.lower_bound(to - (kWindowDays - 1));
+             it != tally.decided_by_day.end() && it->first <= to; ++it) {
+            kept += it->second.first;
+            broken += it->second.second;
+        }
     }
     if (kept + broken == 0) {
         return std::nullopt;
     }
-    return static_cast<double>(kept) / (kept + broken);
+    return static_cast<double>(kept) / static_cast<double>(kept + broken);
 }
 
 rules::CustomerFacts Ledger::FactsOf(uint32_t c) const {

@@ -913,6 +913,7 @@ Status Ledger::ApplyPromiseMade(const Event& e, uint64_t /*seq*/) {
     promises_.push_back(std::move(rec));
     promise_index_.Insert(e.promise, idx);
     ++promise_transitions_[static_cast<size_t>(PromiseStatus::kOpen)];
+    TallyPromise(promises_[idx], +1);
     Note(*customer, "promise", {{"promise", e.promise}, {"status", "open"}});
     Touch(*customer);
     customers_[*customer].promises.push_back(idx);
@@ -1387,11 +1388,10 @@ void Ledger::FinishRestore() {
     for (uint32_t i = 0; i < promises_.size(); ++i) {
         const PromiseRec& p = promises_[i];
         ++promise_transitions_[static_cast<size_t>(p.status)];
+        TallyPromise(p, +1);
         if (p.status == PromiseStatus::kKept) {
-            ++promise_decisions_[p.status_date.days()].first;
             ++stats_[p.customer].promises_kept;
         } else if (p.status == PromiseStatus::kBroken) {
-            ++promise_decisions_[p.status_date.days()].second;
             ++stats_[p.customer].promises_broken;
         }
         customers_[p.customer].promises.push_back(i);

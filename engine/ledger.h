@@ -118,6 +118,13 @@ struct PromiseRec {
     std::string contact_step;
 };
 
+// The promises of one currency: how many are in each status, and the kept and broken ones by
+// the day they took that status (for the kept rate over a window).
+struct PromiseTally {
+    std::array<int64_t, 4> by_status{};                             // by PromiseStatus
+    std::map<int32_t, std::pair<int64_t, int64_t>> decided_by_day;  // day -> (kept, broken)
+};
+
 // Effectiveness of one channel and strategy step (step "" for contacts logged by people).
 struct EffectCounts {
     int64_t contacts = 0;
@@ -394,8 +401,11 @@ public:
     rules::CustomerFacts FactsOf(uint32_t customer) const;
     const rules::BehaviourStats& StatsOf(uint32_t customer) const { return stats_[customer]; }
 
-    // Promises kept among those kept or broken in the 90-day window; nullopt when none.
-    std::optional<double> PromiseKeptRate() const;
+    // Promises kept among those kept or broken in the 90-day window, of one currency or of all;
+    // nullopt when none.
+    std::optional<double> PromiseKeptRate(std::optional<Currency> currency = std::nullopt) const;
+    // The promises of each currency by status, kept up to date as statuses change.
+    const std::map<Currency, PromiseTally>& promise_tallies() const { return promise_tallies_; }
     // How many promises entered each status (open, kept, broken, cancelled) since start-up,
     // counting the stored ones once at load.
     const std::array<uint64_t, 4>& promise_transitions() const { return promise_transitions_; }
@@ -484,6 +494,8 @@ private:
     void Rank(uint32_t customer, const rules::CustomerFacts& facts);
     void CountPaid(const InvoiceRec& inv, int sign);
     void SetPromiseStatus(uint32_t promise, PromiseStatus status);
+    // Adds (sign +1) or takes out (-1) promise `p` in its currency's tally, as of its status.
+    void TallyPromise(const PromiseRec& p, int sign);
     void WakeCustomers();
     void EnsureCustomerSlots();
 
@@ -537,7 +549,7 @@ private:
     std::multimap<int32_t, uint32_t> wakes_;
     std::vector<std::pair<uint32_t, uint32_t>> broken_promises_;  // (customer, promise) to act on
     std::set<uint32_t> touched_;
-    std::map<int32_t, std::pair<int, int>> promise_decisions_;  // day -> (kept, broken)
+    std::map<Currency, PromiseTally> promise_tallies_;
     std::array<uint64_t, 4> promise_transitions_{};
     std::map<std::string, int64_t, std::less<>> segment_counts_;
     std::map<std::string, int64_t, std::less<>> action_statuses_;

@@ -164,35 +164,21 @@ void WritePromise(JsonWriter& w, const Ledger& ledger, const PromiseRec& p) {
 // Promises per currency: how many have each status, and kept ÷ (kept + broken) among those
 // whose current status was taken in the 90-day window (null when none was).
 void WritePromisesByCurrency(JsonWriter& w, const Ledger& ledger) {
-    struct Counts {
-        std::array<int64_t, 4> by_status{};
-        int64_t kept_window = 0;
-        int64_t broken_window = 0;
-    };
-    std::map<std::string, Counts> counts;
-    int32_t window_start = ledger.business_date()->days() - (kWindowDays - 1);
-    for (const PromiseRec& p : ledger.promises()) {
-        Counts& c = counts[std::string(p.currency.code())];
-        ++c.by_status[static_cast<size_t>(p.status)];
-        if (p.status_date.days() >= window_start) {
-            c.kept_window += p.status == PromiseStatus::kKept ? 1 : 0;
-            c.broken_window += p.status == PromiseStatus::kBroken ? 1 : 0;
-        }
+    std::map<std::string_view, Currency> by_code;  // the answer lists currencies by code
+    for (const auto& [currency, tally] : ledger.promise_tallies()) {
+        by_code.emplace(currency.code(), currency);
     }
     w.Key("by_currency");
     w.BeginObject();
-    for (const auto& [code, c] : counts) {
+    for (const auto& [code, currency] : by_code) {
+        const PromiseTally& t = ledger.promise_tallies().at(currency);
         w.Key(code);
         w.BeginObject();
-        for (size_t i = 0; i < c.by_status.size(); ++i) {
+        for (size_t i = 0; i < t.by_status.size(); ++i) {
             w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
-            w.Int(c.by_status[i]);
+            w.Int(t.by_status[i]);
         }
-        int64_t decided = c.kept_window + c.broken_window;
-        WriteOptional(w, "kept_rate_90d",
-                      decided == 0 ? std::nullopt
-                                   : std::optional<double>(static_cast<double>(c.kept_window) /
-                                                           static_cast<double>(decided)));
+        WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate(currency));
         w.EndObject();
     }
     w.EndObject();
@@ -451,8 +437,10 @@ std::string QueryApi::KpisBody(const Ledger& ledger, std::optional<Currency> bas
     w.Key("promises");
     w.BeginObject();
     std::array<int64_t, 4> by_status{};
-    for (const PromiseRec& p : ledger.promises()) {
-        ++by_status[static_cast<size_t>(p.status)];
+    for (const auto& [currency, tally] : ledger.promise_tallies()) {
+        for (size_t i = 0; i < by_status.size(); ++i) {
+            by_status[i] += tally.by_status[i];
+        }
     }
     for (size_t i = 0; i < by_status.size(); ++i) {
         w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));

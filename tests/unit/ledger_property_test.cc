@@ -6,7 +6,10 @@
 // RMS_PROPERTY_SEQUENCES sets how many sequences run (default 2000).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "engine/json_writer.h"
@@ -305,6 +308,30 @@ void ExpectInvariants(const Ledger& ledger, const std::string& context) {
         EXPECT_EQ(f.unapplied, by_currency[currency].unapplied);
         EXPECT_EQ(f.disputed, by_currency[currency].disputed);
         EXPECT_EQ(f.overdue, f.open - f.aging[0]);
+    }
+    // The promise tallies the KPIs read, against a count over every promise.
+    struct PromiseCount {
+        std::array<int64_t, 4> by_status{};
+        int64_t kept = 0, broken = 0;  // in the 90 days to the business date
+    };
+    std::map<Currency, PromiseCount> promises;
+    for (const PromiseRec& p : ledger.promises()) {
+        PromiseCount& n = promises[p.currency];
+        ++n.by_status[static_cast<size_t>(p.status)];
+        if (ledger.business_date() && *ledger.business_date() - p.status_date < kWindowDays) {
+            n.kept += p.status == PromiseStatus::kKept ? 1 : 0;
+            n.broken += p.status == PromiseStatus::kBroken ? 1 : 0;
+        }
+    }
+    ASSERT_EQ(ledger.promise_tallies().size(), promises.size()) << context;
+    for (const auto& [currency, n] : promises) {
+        SCOPED_TRACE(context + " promises in " + std::string(currency.code()));
+        EXPECT_EQ(ledger.promise_tallies().at(currency).by_status, n.by_status);
+        std::optional<double> rate;
+        if (n.kept + n.broken > 0) {
+            rate = static_cast<double>(n.kept) / static_cast<double>(n.kept + n.broken);
+        }
+        EXPECT_EQ(ledger.PromiseKeptRate(currency), rate);
     }
 }
 
