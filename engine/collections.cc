@@ -272,19 +272,28 @@ void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, cons
 }
 
 void Ledger::Rank(uint32_t c, const rules::CustomerFacts& facts) {
-    if (!std::isnan(rank_key_[c])) {
-        worklist_.erase({rank_key_[c], c});
-        rank_key_[c] = std::nan("");
-    }
-    if (facts.overdue_exact_major <= 0) {
-        return;
-    }
     // The days term grows by the same amount for every overdue customer each day, so the index
     // keeps the score with that term's date part taken out: ordering never needs a daily pass.
-    rules::ScoreBreakdown b = Score(rules_->score, facts);
-    double key = b.Total() - rules_->score.days * business_date_->days();
-    rank_key_[c] = key;
-    worklist_.emplace(key, c);
+    // NaN: not on the worklist (nothing overdue).
+    double key = std::nan("");
+    if (facts.overdue_exact_major > 0) {
+        rules::ScoreBreakdown b = Score(rules_->score, facts);
+        key = b.Total() - rules_->score.days * business_date_->days();
+    }
+    double& held = rank_key_[c];
+    if (key == held || (std::isnan(key) && std::isnan(held))) {
+        return;  // most events leave the score where it was
+    }
+    if (std::isnan(held)) {
+        worklist_.emplace(key, c);
+    } else if (std::isnan(key)) {
+        worklist_.erase({held, c});
+    } else {
+        auto node = worklist_.extract({held, c});  // moved, not freed and allocated again
+        node.value().first = key;
+        worklist_.insert(std::move(node));
+    }
+    held = key;
 }
 
 void Ledger::Schedule(uint32_t c, Date wake) {

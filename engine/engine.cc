@@ -366,6 +366,7 @@ void Engine::Apply(Group* g, const Group* in_flight, std::unique_lock<std::share
         }
     }
     Result<std::vector<std::optional<std::string>>> stored = store_->MultiGet(keys);
+    g->log.applied.reserve(keys.size());
     if (!state->owns_lock()) {
         state->lock();
     }
@@ -388,6 +389,7 @@ void Engine::Apply(Group* g, const Group* in_flight, std::unique_lock<std::share
     size_t k = 0;
     for (size_t i = 0; i < g->submissions.size(); ++i) {
         Submission& sub = g->submissions[i];
+        g->decisions[i].reserve(sub.events.size());
         if (sub.consumed) {
             Status in_order = TakeRange(*sub.consumed, &g->batch);
             if (!in_order.ok()) {

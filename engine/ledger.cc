@@ -229,7 +229,9 @@ std::optional<uint32_t> Ledger::SubjectCustomer(const Event& e) const {
 }
 
 Ledger::Fields Ledger::EventFields(const Event& e) const {
-    Fields f{{"type", std::string(EventTypeName(e.type))}};
+    Fields f;
+    f.reserve(e.type == EventType::kContactLogged ? 14 : 8);  // the most either can have
+    f.emplace_back("type", EventTypeName(e.type));
     for (auto [name, value] :
          {std::pair{"invoice", &e.invoice}, std::pair{"payment", &e.payment},
           std::pair{"credit_note", &e.credit_note}, std::pair{"promise", &e.promise}}) {
