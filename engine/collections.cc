@@ -51,14 +51,20 @@ void Ledger::EnsureCustomerSlots() {
 }
 
 void Ledger::Touch(uint32_t customer) {
-    touched_.insert(customer);
+    touched_.push_back(customer);
 }
 
 void Ledger::EvaluateTouched() {
+    // In ascending customer order, each once: action ids follow this order. Evaluating touches
+    // no other customer, but should it ever, those get a round of their own.
     while (!touched_.empty()) {
-        uint32_t c = *touched_.begin();
-        touched_.erase(touched_.begin());
-        Evaluate(c, /*decide=*/true);
+        evaluating_.swap(touched_);
+        std::sort(evaluating_.begin(), evaluating_.end());
+        evaluating_.erase(std::unique(evaluating_.begin(), evaluating_.end()), evaluating_.end());
+        for (uint32_t c : evaluating_) {
+            Evaluate(c, /*decide=*/true);
+        }
+        evaluating_.clear();
     }
     broken_promises_.clear();
 }
@@ -66,11 +72,12 @@ void Ledger::EvaluateTouched() {
 void Ledger::WakeCustomers() {
     int32_t today = business_date_->days();
     while (!wakes_.empty() && wakes_.begin()->first <= today) {
-        auto [day, c] = *wakes_.begin();
-        wakes_.erase(wakes_.begin());
-        if (wake_day_[c] == day) {
-            wake_day_[c] = kNoWake;
-            Touch(c);
+        auto day = wakes_.extract(wakes_.begin());
+        for (uint32_t c : day.mapped()) {
+            if (wake_day_[c] == day.key()) {
+                wake_day_[c] = kNoWake;
+                Touch(c);
+            }
         }
     }
     EvaluateTouched();
@@ -303,7 +310,7 @@ void Ledger::Schedule(uint32_t c, Date wake) {
     }
     wake_day_[c] = day;
     if (day != kNoWake) {
-        wakes_.emplace(day, c);
+        wakes_[day].push_back(c);
     }
 }
 

@@ -546,9 +546,13 @@ private:
     std::vector<double> rank_key_;  // score minus the days term's date part; see Rank()
     std::set<std::pair<double, uint32_t>> worklist_;
     std::vector<int32_t> wake_day_;
-    std::multimap<int32_t, uint32_t> wakes_;
+    // Day -> customers to evaluate then; an entry is stale when wake_day_ says another day.
+    std::map<int32_t, std::vector<uint32_t>> wakes_;
     std::vector<std::pair<uint32_t, uint32_t>> broken_promises_;  // (customer, promise) to act on
-    std::set<uint32_t> touched_;
+    // Customers to evaluate after the event, in any order and repeated; EvaluateTouched takes
+    // them into evaluating_, sorted and each once (vectors: no node per touch).
+    std::vector<uint32_t> touched_;
+    std::vector<uint32_t> evaluating_;
     std::map<Currency, PromiseTally> promise_tallies_;
     std::array<uint64_t, 4> promise_transitions_{};
     std::map<std::string, int64_t, std::less<>> segment_counts_;
