@@ -209,8 +209,7 @@ int Rocks(const Args& args) {
                 rms::AppendLogEntry(&block, keys[i]);
                 markers.insert(std::move(keys[i]));
             } else {
-                batch.Put(std::move(keys[i]),
-                          rms::EncodeMarker(rms::Marker{next_seq, e.content_hash}));
+                batch.Put(keys[i], rms::EncodeMarker(rms::Marker{next_seq, e.content_hash}));
             }
             rms::AppendLogEntry(&block, e.canonical);
             ++next_seq;
@@ -218,7 +217,7 @@ int Rocks(const Args& args) {
             answers.push_back(rms::OkAnswer(e.id, false));
         }
         if (!block.empty()) {
-            batch.Put(rms::EventLogKey(first_seq), std::move(block));
+            batch.Put(rms::EventLogKey(first_seq), block);
         }
         rms::EncodeDirty(ledger, ledger.TakeDirty(), next_seq, &batch);
         ++batches;

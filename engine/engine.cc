@@ -415,7 +415,7 @@ void Engine::Apply(Group* g, const Group* in_flight, std::unique_lock<std::share
         }
     }
     if (!g->log.block.empty()) {
-        g->batch.Put(EventLogKey(g->log.first_seq), std::move(g->log.block));
+        g->batch.Put(EventLogKey(g->log.first_seq), g->log.block);
     }
     if (!g->batch.empty() || any_delivery) {
         DirtySet dirty = ledger_->TakeDirty();

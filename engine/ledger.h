@@ -271,7 +271,6 @@ struct ClosedDay {
     std::map<Currency, Figures> currencies;
 };
 
-// Records changed since the last TakeDirty(), by index.
 // Indexes of records changed since the last Ledger::TakeDirty(): appended as they change,
 // repeats and all (a record often changes several times in a group), then sorted and made unique
 // once by Normalize(), so that each record is written once and in index order.
@@ -289,6 +288,7 @@ private:
     std::vector<uint32_t> indexes_;
 };
 
+// Records changed since the last TakeDirty(), by index.
 struct DirtySet {
     DirtyIndexes customers;
     DirtyIndexes invoices;

@@ -637,7 +637,7 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
         for (int64_t v : {n.contacts, n.payments_7d, n.promises, n.promises_kept}) {
             w.Signed(v);
         }
-        batch->Put(std::move(key), std::move(value));
+        batch->Put(key, value);
     }
     for (const TimelineEntry& e : dirty.timeline) {
         batch->PutEncoded(TimelineKey(e.customer, e.seq),
@@ -654,7 +654,7 @@ void EncodeDirty(const Ledger& ledger, const DirtySet& dirty, uint64_t next_seq,
             w.Signed(rate.rate.scale);
             w.Day(rate.date);
             w.Varint(rate.seq);
-            batch->Put(std::move(key), std::move(value));
+            batch->Put(key, value);
         }
     }
     batch->Put("m", EncodeMeta(ledger, next_seq, ledger.timeline_clock()));

@@ -164,19 +164,20 @@ void WritePromise(JsonWriter& w, const Ledger& ledger, const PromiseRec& p) {
 // Promises per currency: how many have each status, and kept ÷ (kept + broken) among those
 // whose current status was taken in the 90-day window (null when none was).
 void WritePromisesByCurrency(JsonWriter& w, const Ledger& ledger) {
-    std::map<std::string_view, Currency> by_code;  // the answer lists currencies by code
+    // The answer lists currencies by code.
+    std::map<std::string_view, std::pair<Currency, const PromiseTally*>> by_code;
     for (const auto& [currency, tally] : ledger.promise_tallies()) {
-        by_code.emplace(currency.code(), currency);
+        by_code.emplace(currency.code(), std::make_pair(currency, &tally));
     }
     w.Key("by_currency");
     w.BeginObject();
-    for (const auto& [code, currency] : by_code) {
-        const PromiseTally& t = ledger.promise_tallies().at(currency);
+    for (const auto& [code, entry] : by_code) {
+        const auto& [currency, tally] = entry;
         w.Key(code);
         w.BeginObject();
-        for (size_t i = 0; i < t.by_status.size(); ++i) {
+        for (size_t i = 0; i < tally->by_status.size(); ++i) {
             w.Key(PromiseStatusName(static_cast<PromiseStatus>(i)));
-            w.Int(t.by_status[i]);
+            w.Int(tally->by_status[i]);
         }
         WriteOptional(w, "kept_rate_90d", ledger.PromiseKeptRate(currency));
         w.EndObject();
