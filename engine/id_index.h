@@ -48,6 +48,19 @@ public:
     }
 
     size_t size() const { return size_; }
+    // How many ids fit before the table grows.
+    size_t capacity() const { return slots_.size() / 2; }
+
+    // Makes room for `n` ids in all, so that inserting up to that many never rehashes.
+    void Reserve(size_t n) {
+        size_t want = 16;
+        while (want < n * 2) {
+            want *= 2;
+        }
+        if (want > slots_.size()) {
+            Rehash(want);
+        }
+    }
 
 private:
     struct Slot {
@@ -70,10 +83,12 @@ private:
         slots_[at] = slot;
     }
 
-    void Grow() {
+    void Grow() { Rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+
+    void Rehash(size_t slots) {
         std::vector<Slot> old;
         old.swap(slots_);
-        slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+        slots_.assign(slots, Slot{});
         for (const Slot& s : old) {
             if (s.used()) {
                 Place(s);

@@ -1,6 +1,7 @@
 #include "engine/ledger.h"
 
 #include "engine/fx.h"
+#include "engine/parallel.h"
 
 #include <algorithm>
 #include <array>
@@ -1206,6 +1207,20 @@ void Ledger::RestoreMeta(std::optional<Date> business_date, uint64_t timeline_cl
     timeline_clock_ = timeline_clock;
 }
 
+void Ledger::ReserveForRestore(const RestoreCounts& n) {
+    customers_.reserve(n.customers);
+    customer_index_.Reserve(n.customers);
+    invoices_.reserve(n.invoices);
+    invoice_index_.Reserve(n.invoices);
+    payments_.reserve(n.payments);
+    payment_index_.Reserve(n.payments);
+    credit_notes_.reserve(n.credit_notes);
+    credit_note_index_.Reserve(n.credit_notes);
+    promises_.reserve(n.promises);
+    promise_index_.Reserve(n.promises);
+    actions_.reserve(n.actions);
+}
+
 void Ledger::RestoreCustomer(CustomerRec rec) {
     customer_index_.Insert(rec.id, static_cast<uint32_t>(customers_.size()));
     customers_.push_back(std::move(rec));
@@ -1348,9 +1363,52 @@ void Ledger::RestoreSegmentChange(SegmentChange rec) {
 }
 
 void Ledger::FinishRestore() {
+    RunBoth([this] { RestoreCustomerLists(); }, [this] { RestoreBooksAndIndexes(); });
+    for (uint32_t c = 0; c < customers_.size(); ++c) {
+        Evaluate(c, /*decide=*/false);
+    }
+    touched_.clear();
+    dirty_ = DirtySet();
+}
+
+void Ledger::RestoreCustomerLists() {
+    // Each list is sized once, from a count, rather than grown by doubling: with millions of
+    // records the reallocations and the slack they leave cost seconds and memory.
+    std::vector<std::array<uint32_t, 4>> counts(customers_.size());
+    for (const InvoiceRec& inv : invoices_) {
+        ++counts[inv.customer][0];
+    }
+    for (const CreditRec& p : payments_) {
+        ++counts[p.customer][1];
+    }
+    for (const CreditRec& n : credit_notes_) {
+        ++counts[n.customer][2];
+    }
+    for (const PromiseRec& p : promises_) {
+        ++counts[p.customer][3];
+    }
+    for (uint32_t c = 0; c < customers_.size(); ++c) {
+        customers_[c].invoices.reserve(counts[c][0]);
+        customers_[c].payments.reserve(counts[c][1]);
+        customers_[c].credit_notes.reserve(counts[c][2]);
+        customers_[c].promises.reserve(counts[c][3]);
+    }
     for (uint32_t i = 0; i < invoices_.size(); ++i) {
-        const InvoiceRec& inv = invoices_[i];
-        customers_[inv.customer].invoices.push_back(i);
+        customers_[invoices_[i].customer].invoices.push_back(i);
+    }
+    for (uint32_t i = 0; i < payments_.size(); ++i) {
+        customers_[payments_[i].customer].payments.push_back(i);
+    }
+    for (uint32_t i = 0; i < credit_notes_.size(); ++i) {
+        customers_[credit_notes_[i].customer].credit_notes.push_back(i);
+    }
+    for (uint32_t i = 0; i < promises_.size(); ++i) {
+        customers_[promises_[i].customer].promises.push_back(i);
+    }
+}
+
+void Ledger::RestoreBooksAndIndexes() {
+    for (const InvoiceRec& inv : invoices_) {
         CurrencyBook& book = books_[inv.currency];
         for (const InstallmentRec& inst : inv.installments) {
             if (inst.open != 0) {
@@ -1368,15 +1426,13 @@ void Ledger::FinishRestore() {
         }
         book.written_off += inv.written_off;
     }
-    for (uint32_t i = 0; i < payments_.size(); ++i) {
-        customers_[payments_[i].customer].payments.push_back(i);
-        books_[payments_[i].currency].unapplied += payments_[i].unapplied;
-        books_[payments_[i].currency].credit_total += payments_[i].amount;
+    for (const CreditRec& p : payments_) {
+        books_[p.currency].unapplied += p.unapplied;
+        books_[p.currency].credit_total += p.amount;
     }
-    for (uint32_t i = 0; i < credit_notes_.size(); ++i) {
-        customers_[credit_notes_[i].customer].credit_notes.push_back(i);
-        books_[credit_notes_[i].currency].unapplied += credit_notes_[i].unapplied;
-        books_[credit_notes_[i].currency].credit_total += credit_notes_[i].amount;
+    for (const CreditRec& n : credit_notes_) {
+        books_[n.currency].unapplied += n.unapplied;
+        books_[n.currency].credit_total += n.amount;
     }
     EnsureCustomerSlots();
     for (const InvoiceRec& inv : invoices_) {
@@ -1384,6 +1440,7 @@ void Ledger::FinishRestore() {
             CountPaid(inv, +1);
         }
     }
+    action_keys_.reserve(actions_.size());
     for (uint32_t i = 0; i < actions_.size(); ++i) {
         action_keys_.emplace(actions_[i].key, i);
     }
@@ -1396,7 +1453,6 @@ void Ledger::FinishRestore() {
         } else if (p.status == PromiseStatus::kBroken) {
             ++stats_[p.customer].promises_broken;
         }
-        customers_[p.customer].promises.push_back(i);
         // Every open promise gets its deadline, even one already passed (the grace may have
         // shrunk since it was stored): the next day roll breaks it.
         bool pending = p.status == PromiseStatus::kOpen || p.status == PromiseStatus::kKept;
@@ -1404,14 +1460,11 @@ void Ledger::FinishRestore() {
             promise_deadlines_.emplace(PromiseDeadline(p), i);
         }
     }
-    for (uint32_t c = 0; c < customers_.size(); ++c) {
-        if (!customers_[c].segment.empty()) {
-            ++segment_counts_[customers_[c].segment];
+    for (const CustomerRec& c : customers_) {
+        if (!c.segment.empty()) {
+            ++segment_counts_[c.segment];
         }
-        Evaluate(c, /*decide=*/false);
     }
-    touched_.clear();
-    dirty_ = DirtySet();
 }
 
 }  // namespace rms

@@ -420,6 +420,18 @@ public:
     uint64_t timeline_clock() const { return timeline_clock_; }
 
     // Rebuilding from stored records (see ledger_codec.h): add every record, then Finish().
+    // RestoreInvoice may run on one thread while the other Restore calls run on another: it
+    // touches the invoices alone (and checks nothing against the customers).
+    struct RestoreCounts {  // how many records of each kind are about to be restored
+        uint32_t customers = 0;
+        uint32_t invoices = 0;
+        uint32_t payments = 0;
+        uint32_t credit_notes = 0;
+        uint32_t promises = 0;
+        uint32_t actions = 0;
+    };
+    // Makes room for that many records, in the vectors and id indexes, before they come.
+    void ReserveForRestore(const RestoreCounts& n);
     void RestoreMeta(std::optional<Date> business_date, uint64_t timeline_clock);
     void RestoreCustomer(CustomerRec rec);
     void RestoreInvoice(InvoiceRec rec);
@@ -430,7 +442,8 @@ public:
     void RestoreFxRate(Currency currency, Currency base, FxRate rate);
     void RestoreAction(ActionRec rec);
     void RestoreSegmentChange(SegmentChange rec);
-    // Recomputes the books and indexes from the records.
+    // Recomputes the books and indexes from the records (on two threads: the customers' lists
+    // of their records on one, the books and collections indexes on the other).
     void FinishRestore();
 
 private:
@@ -498,6 +511,9 @@ private:
     void TallyPromise(const PromiseRec& p, int sign);
     void WakeCustomers();
     void EnsureCustomerSlots();
+    // The two halves of FinishRestore(), run at once: they touch disjoint members.
+    void RestoreCustomerLists();
+    void RestoreBooksAndIndexes();
 
     // Timeline (engine/timeline.h): records an entry for `customer`, caused by the event being
     // applied. Seqs are given when the event's Apply ends, after its own entry.

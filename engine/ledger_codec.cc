@@ -1,5 +1,7 @@
 #include "engine/ledger_codec.h"
 
+#include "engine/parallel.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -693,201 +695,260 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
         }
     }
 
-    auto scan = [&](char kind, const std::function<bool(Reader&)>& decode) -> Status {
+    // Records of one kind are numbered densely from 0 (their index in the ledger's vector), so
+    // the last key of a kind gives its count: every vector and id index is sized once.
+    Ledger::RestoreCounts counts;
+    for (auto [kind, count] : {std::pair{'c', &counts.customers},
+                               {'i', &counts.invoices},
+                               {'p', &counts.payments},
+                               {'n', &counts.credit_notes},
+                               {'r', &counts.promises},
+                               {'a', &counts.actions}}) {
+        auto last = store.Floor(std::string(1, kind), RecordKey(kind, UINT32_MAX));
+        if (!last.ok()) {
+            return last.status();
+        }
+        if (last->has_value()) {
+            const std::string& key = (*last)->first;
+            if (key.size() != 5 || GetBE(key.substr(1)) == UINT32_MAX) {
+                return Corrupt(key);
+            }
+            *count = static_cast<uint32_t>(GetBE(key.substr(1))) + 1;
+        }
+    }
+    ledger.ReserveForRestore(counts);
+
+    // Decodes the records of `kind`, numbered from 0, in key order; the first fault (a number
+    // missing, a record that does not decode) goes to `*fault`.
+    auto scan = [&](char kind, Status* fault, const std::function<bool(Reader&)>& decode) {
+        uint32_t expected = 0;
         return store.Scan(std::string(1, kind), [&](std::string_view key, std::string_view value) {
+            if (key.size() != 5 || GetBE(key.substr(1)) != expected) {
+                *fault =
+                    Status::Error("unavailable", "stored records of kind '" + std::string(1, kind) +
+                                                     "' miss number " + std::to_string(expected) +
+                                                     ": the store is damaged");
+                return false;
+            }
+            ++expected;
             Reader r(value);
             if (!decode(r) || !r.ok()) {
-                failed = Corrupt(key);
+                *fault = Corrupt(key);
                 return false;
             }
             return true;
         });
     };
-    std::vector<Status> results;
-    results.push_back(scan('c', [&](Reader& r) {
-        CustomerRec c;
-        c.id = r.Str();
-        c.created = r.Day();
-        c.attributes = DecodeAttributes(r);
-        c.segment = r.Str();
-        c.segment_reason = r.Str();
-        c.dispute_dates.resize(r.Varint());
-        for (Date& d : c.dispute_dates) {
-            d = r.Day();
-        }
-        c.episode = static_cast<uint32_t>(r.Varint());
-        c.strategy = r.Str();
-        c.held = r.Bool();
-        c.fired_customer_steps.resize(r.Varint());
-        for (std::string& s : c.fired_customer_steps) {
-            s = r.Str();
-        }
-        // A store written before the timeline clock: its customers' own counters.
-        timeline_clock = std::max(timeline_clock, r.Varint());
-        if (r.Bool()) {
-            c.last_contact = r.Day();
-        }
-        c.last_contact_channel = r.Str();
-        c.last_contact_step = r.Str();
-        ledger.RestoreCustomer(std::move(c));
-        return true;
-    }));
-    results.push_back(scan('i', [&](Reader& r) {
-        InvoiceRec inv;
-        inv.id = r.Str();
-        inv.customer = static_cast<uint32_t>(r.Varint());
-        inv.currency = r.Cur();
-        inv.issued = r.Day();
-        inv.seq = r.Varint();
-        inv.amount = r.Signed();
-        inv.written_off = r.Signed();
-        inv.disputed = r.Bool();
-        inv.closed_by_write_off = r.Bool();
-        inv.installments.resize(static_cast<uint32_t>(std::min<uint64_t>(r.Varint(), UINT32_MAX)));
-        for (InstallmentRec& i : inv.installments) {
-            i.due = r.Day();
-            i.amount = r.Signed();
-            i.open = r.Signed();
-        }
-        if (r.U8() != 0) {
-            inv.paid_date = r.Day();
-        }
-        inv.strategy = r.Str();
-        inv.last_offset = static_cast<int32_t>(r.Signed());
-        inv.held = r.Bool();
-        bool valid = inv.customer < ledger.customers().size();
-        ledger.RestoreInvoice(std::move(inv));
-        return valid;
-    }));
-    auto decode_credit = [&](Reader& r, bool payment) {
-        CreditRec c;
-        c.id = r.Str();
-        c.customer = static_cast<uint32_t>(r.Varint());
-        c.currency = r.Cur();
-        c.date = r.Day();
-        c.seq = r.Varint();
-        c.amount = r.Signed();
-        c.unapplied = r.Signed();
-        c.reversed = r.Bool();
-        c.applied = DecodeApplications(r);
-        c.from_credit = DecodeApplications(r);
-        bool valid = c.customer < ledger.customers().size();
-        if (payment) {
-            ledger.RestorePayment(std::move(c));
-        } else {
-            ledger.RestoreCreditNote(std::move(c));
-        }
-        return valid;
+    // The invoices, the most numerous records, are decoded on a thread of their own while this
+    // one decodes the rest. An invoice's customer is checked once both are done.
+    Status invoices_scanned;
+    Status invoice_failed;
+    uint64_t invoice_customers = 0;  // one more than the highest customer index of an invoice
+    auto load_invoices = [&] {
+        invoices_scanned = scan('i', &invoice_failed, [&](Reader& r) {
+            InvoiceRec inv;
+            inv.id = r.Str();
+            inv.customer = static_cast<uint32_t>(r.Varint());
+            inv.currency = r.Cur();
+            inv.issued = r.Day();
+            inv.seq = r.Varint();
+            inv.amount = r.Signed();
+            inv.written_off = r.Signed();
+            inv.disputed = r.Bool();
+            inv.closed_by_write_off = r.Bool();
+            inv.installments.resize(
+                static_cast<uint32_t>(std::min<uint64_t>(r.Varint(), UINT32_MAX)));
+            for (InstallmentRec& i : inv.installments) {
+                i.due = r.Day();
+                i.amount = r.Signed();
+                i.open = r.Signed();
+            }
+            if (r.U8() != 0) {
+                inv.paid_date = r.Day();
+            }
+            inv.strategy = r.Str();
+            inv.last_offset = static_cast<int32_t>(r.Signed());
+            inv.held = r.Bool();
+            invoice_customers = std::max<uint64_t>(invoice_customers, uint64_t{inv.customer} + 1);
+            ledger.RestoreInvoice(std::move(inv));
+            return true;
+        });
     };
-    results.push_back(scan('p', [&](Reader& r) { return decode_credit(r, true); }));
-    results.push_back(scan('n', [&](Reader& r) { return decode_credit(r, false); }));
-    results.push_back(scan('r', [&](Reader& r) {
-        PromiseRec p;
-        p.id = r.Str();
-        p.customer = static_cast<uint32_t>(r.Varint());
-        p.currency = r.Cur();
-        p.date = r.Day();
-        p.due = r.Day();
-        p.amount = r.Signed();
-        p.paid = r.Signed();
-        p.status = static_cast<PromiseStatus>(r.U8());
-        p.status_date = r.Day();
-        p.status_event = r.Str();
-        p.invoices.resize(r.Varint());
-        for (std::string& s : p.invoices) {
-            s = r.Str();
-        }
-        p.contact_channel = r.Str();
-        p.contact_step = r.Str();
-        bool valid = p.customer < ledger.customers().size();
-        ledger.RestorePromise(std::move(p));
-        return valid;
-    }));
-    results.push_back(scan('a', [&](Reader& r) {
-        ActionRec a;
-        a.id = r.Varint();
-        a.key = r.Str();
-        a.customer = static_cast<uint32_t>(r.Varint());
-        a.invoice = r.Str();
-        a.strategy = r.Str();
-        a.step = r.Str();
-        a.kind = static_cast<rules::ActionKind>(r.U8());
-        a.channel = r.Str();
-        a.template_name = r.Str();
-        a.step_date = r.Day();
-        a.created = r.Day();
-        a.caused_by = r.Str();
-        a.status = r.Str();
-        a.attempts = static_cast<uint32_t>(r.Varint());
-        a.last_error = r.Str();
-        a.next_attempt_ms = r.Signed();
-        bool valid = a.customer < ledger.customers().size();
-        ledger.RestoreAction(std::move(a));
-        return valid;
-    }));
-    results.push_back(scan('g', [&](Reader& r) {
-        SegmentChange g;
-        g.customer = static_cast<uint32_t>(r.Varint());
-        g.from = r.Str();
-        g.to = r.Str();
-        g.reason = r.Str();
-        g.date = r.Day();
-        g.caused_by = r.Str();
-        bool valid = g.customer < ledger.customers().size();
-        ledger.RestoreSegmentChange(std::move(g));
-        return valid;
-    }));
-    results.push_back(store.Scan("f", [&](std::string_view key, std::string_view value) {
-        Reader k(key.substr(1));
-        std::string channel = k.Str();
-        std::string step(k.Rest());
-        Reader r(value);
-        EffectCounts n;
-        n.contacts = r.Signed();
-        n.payments_7d = r.Signed();
-        n.promises = r.Signed();
-        n.promises_kept = r.Signed();
-        if (!k.ok() || !r.ok()) {
-            failed = Corrupt(key);
-            return false;
-        }
-        ledger.RestoreEffect({channel, step}, n);
-        return true;
-    }));
-    results.push_back(scan('h', [&](Reader& r) {
-        ClosedDay day;
-        day.date = r.Day();
-        uint64_t n = r.Varint();
-        for (uint64_t i = 0; i < n && r.ok(); ++i) {
-            Currency c = r.Cur();
-            day.currencies.emplace(c, DecodeFigures(r));
-        }
-        ledger.RestoreClosedDay(std::move(day));
-        return true;
-    }));
-    results.push_back(store.Scan("x", [&](std::string_view key, std::string_view value) {
-        std::optional<Currency> cur = Currency::FromCode(key.substr(1, 3));
-        std::optional<Currency> base = Currency::FromCode(key.substr(4, 3));
-        Reader r(value);
-        FxRate rate;
-        rate.rate.mantissa = r.Signed();
-        rate.rate.scale = static_cast<int>(r.Signed());
-        rate.date = r.Day();
-        rate.seq = r.Varint();
-        if (!cur || !base || !r.ok()) {
-            failed = Corrupt(key);
-            return false;
-        }
-        ledger.RestoreFxRate(*cur, *base, rate);
-        return true;
-    }));
+    std::vector<Status> results;
+    auto load_the_rest = [&] {
+        results.push_back(scan('c', &failed, [&](Reader& r) {
+            CustomerRec c;
+            c.id = r.Str();
+            c.created = r.Day();
+            c.attributes = DecodeAttributes(r);
+            c.segment = r.Str();
+            c.segment_reason = r.Str();
+            c.dispute_dates.resize(r.Varint());
+            for (Date& d : c.dispute_dates) {
+                d = r.Day();
+            }
+            c.episode = static_cast<uint32_t>(r.Varint());
+            c.strategy = r.Str();
+            c.held = r.Bool();
+            c.fired_customer_steps.resize(r.Varint());
+            for (std::string& s : c.fired_customer_steps) {
+                s = r.Str();
+            }
+            // A store written before the timeline clock: its customers' own counters.
+            timeline_clock = std::max(timeline_clock, r.Varint());
+            if (r.Bool()) {
+                c.last_contact = r.Day();
+            }
+            c.last_contact_channel = r.Str();
+            c.last_contact_step = r.Str();
+            ledger.RestoreCustomer(std::move(c));
+            return true;
+        }));
+        auto decode_credit = [&](Reader& r, bool payment) {
+            CreditRec c;
+            c.id = r.Str();
+            c.customer = static_cast<uint32_t>(r.Varint());
+            c.currency = r.Cur();
+            c.date = r.Day();
+            c.seq = r.Varint();
+            c.amount = r.Signed();
+            c.unapplied = r.Signed();
+            c.reversed = r.Bool();
+            c.applied = DecodeApplications(r);
+            c.from_credit = DecodeApplications(r);
+            bool valid = c.customer < ledger.customers().size();
+            if (payment) {
+                ledger.RestorePayment(std::move(c));
+            } else {
+                ledger.RestoreCreditNote(std::move(c));
+            }
+            return valid;
+        };
+        results.push_back(scan('p', &failed, [&](Reader& r) { return decode_credit(r, true); }));
+        results.push_back(scan('n', &failed, [&](Reader& r) { return decode_credit(r, false); }));
+        results.push_back(scan('r', &failed, [&](Reader& r) {
+            PromiseRec p;
+            p.id = r.Str();
+            p.customer = static_cast<uint32_t>(r.Varint());
+            p.currency = r.Cur();
+            p.date = r.Day();
+            p.due = r.Day();
+            p.amount = r.Signed();
+            p.paid = r.Signed();
+            p.status = static_cast<PromiseStatus>(r.U8());
+            p.status_date = r.Day();
+            p.status_event = r.Str();
+            p.invoices.resize(r.Varint());
+            for (std::string& s : p.invoices) {
+                s = r.Str();
+            }
+            p.contact_channel = r.Str();
+            p.contact_step = r.Str();
+            bool valid = p.customer < ledger.customers().size();
+            ledger.RestorePromise(std::move(p));
+            return valid;
+        }));
+        results.push_back(scan('a', &failed, [&](Reader& r) {
+            ActionRec a;
+            a.id = r.Varint();
+            a.key = r.Str();
+            a.customer = static_cast<uint32_t>(r.Varint());
+            a.invoice = r.Str();
+            a.strategy = r.Str();
+            a.step = r.Str();
+            a.kind = static_cast<rules::ActionKind>(r.U8());
+            a.channel = r.Str();
+            a.template_name = r.Str();
+            a.step_date = r.Day();
+            a.created = r.Day();
+            a.caused_by = r.Str();
+            a.status = r.Str();
+            a.attempts = static_cast<uint32_t>(r.Varint());
+            a.last_error = r.Str();
+            a.next_attempt_ms = r.Signed();
+            bool valid = a.customer < ledger.customers().size();
+            ledger.RestoreAction(std::move(a));
+            return valid;
+        }));
+        results.push_back(scan('g', &failed, [&](Reader& r) {
+            SegmentChange g;
+            g.customer = static_cast<uint32_t>(r.Varint());
+            g.from = r.Str();
+            g.to = r.Str();
+            g.reason = r.Str();
+            g.date = r.Day();
+            g.caused_by = r.Str();
+            bool valid = g.customer < ledger.customers().size();
+            ledger.RestoreSegmentChange(std::move(g));
+            return valid;
+        }));
+        results.push_back(store.Scan("f", [&](std::string_view key, std::string_view value) {
+            Reader k(key.substr(1));
+            std::string channel = k.Str();
+            std::string step(k.Rest());
+            Reader r(value);
+            EffectCounts n;
+            n.contacts = r.Signed();
+            n.payments_7d = r.Signed();
+            n.promises = r.Signed();
+            n.promises_kept = r.Signed();
+            if (!k.ok() || !r.ok()) {
+                failed = Corrupt(key);
+                return false;
+            }
+            ledger.RestoreEffect({channel, step}, n);
+            return true;
+        }));
+        // Closed days are keyed by their date, not numbered.
+        results.push_back(store.Scan("h", [&](std::string_view key, std::string_view value) {
+            Reader r(value);
+            ClosedDay day;
+            day.date = r.Day();
+            uint64_t n = r.Varint();
+            for (uint64_t i = 0; i < n && r.ok(); ++i) {
+                Currency c = r.Cur();
+                day.currencies.emplace(c, DecodeFigures(r));
+            }
+            if (!r.ok()) {
+                failed = Corrupt(key);
+                return false;
+            }
+            ledger.RestoreClosedDay(std::move(day));
+            return true;
+        }));
+        results.push_back(store.Scan("x", [&](std::string_view key, std::string_view value) {
+            std::optional<Currency> cur = Currency::FromCode(key.substr(1, 3));
+            std::optional<Currency> base = Currency::FromCode(key.substr(4, 3));
+            Reader r(value);
+            FxRate rate;
+            rate.rate.mantissa = r.Signed();
+            rate.rate.scale = static_cast<int>(r.Signed());
+            rate.date = r.Day();
+            rate.seq = r.Varint();
+            if (!cur || !base || !r.ok()) {
+                failed = Corrupt(key);
+                return false;
+            }
+            ledger.RestoreFxRate(*cur, *base, rate);
+            return true;
+        }));
+    };
+    RunBoth(load_invoices, load_the_rest);
+    results.push_back(invoices_scanned);
     for (Status& s : results) {
         if (!s.ok()) {
             return s;
         }
     }
-    if (!failed.ok()) {
-        return failed;
+    for (const Status& s : {failed, invoice_failed}) {
+        if (!s.ok()) {
+            return s;
+        }
+    }
+    if (invoice_customers > ledger.customers().size()) {
+        return Status::Error("unavailable",
+                             "a stored invoice names a customer that is not stored: the store is "
+                             "damaged");
     }
     ledger.RestoreMeta(business_date, timeline_clock);
     if (ledger.business_date()) {

@@ -54,5 +54,37 @@ TEST(IdIndexTest, FindsWhatWasInsertedAndNothingElse) {
     EXPECT_FALSE(index.Contains("INV-", recs));
 }
 
+// Reserve (used by a restart, which knows each record kind's count) rehashes what is there and
+// makes room for exactly as many ids as asked: inserting that many never grows the table again.
+TEST(IdIndexTest, ReserveKeepsTheIdsAndMakesRoomForTheCountAsked) {
+    IdIndex index;
+    std::vector<Rec> recs;
+    auto add = [&](uint32_t i) {
+        recs.push_back(Rec{"C" + std::to_string(i)});
+        index.Insert(recs.back().id, i);
+    };
+    for (uint32_t i = 0; i < 100; ++i) {
+        add(i);
+    }
+    index.Reserve(5000);
+    const size_t room = index.capacity();
+    EXPECT_GE(room, 5000u);
+    EXPECT_LT(room, 10000u) << "a power of two, not more than twice what was asked";
+    for (uint32_t i = 0; i < 100; ++i) {
+        ASSERT_EQ(index.Find("C" + std::to_string(i), recs), std::optional<uint32_t>(i));
+    }
+    for (uint32_t i = 100; i < 5000; ++i) {
+        add(i);
+    }
+    EXPECT_EQ(index.capacity(), room) << "no growth up to the reserved count";
+    index.Reserve(10);  // less than there is: nothing changes
+    EXPECT_EQ(index.capacity(), room);
+    for (uint32_t i = 0; i < 5000; i += 7) {
+        ASSERT_EQ(index.Find("C" + std::to_string(i), recs), std::optional<uint32_t>(i));
+    }
+    add(5000);
+    EXPECT_TRUE(index.Contains("C5000", recs));
+}
+
 }  // namespace
 }  // namespace rms
