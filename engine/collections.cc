@@ -241,7 +241,7 @@ rules::CustomerFacts Ledger::FactsOf(uint32_t c) const {
 
 void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, const rules::Step& step,
                         std::string key, std::string_view invoice, Date step_date) {
-    if (action_keys_.count(key) != 0) {
+    if (action_index_.Contains(key, actions_, ActionKeyOf())) {
         return;
     }
     ActionRec a;
@@ -272,7 +272,7 @@ void Ledger::FireAction(uint32_t customer, const rules::Strategy& strategy, cons
     }
     fields.emplace_back("status", a.status);
     Note(customer, "action", std::move(fields));
-    action_keys_.emplace(std::move(key), idx);
+    action_index_.Insert(key, idx);
     ++action_statuses_[a.status];
     actions_.push_back(std::move(a));
     dirty_.actions.push_back(idx);

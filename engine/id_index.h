@@ -17,25 +17,34 @@ namespace rms {
 
 class IdIndex {
 public:
-    // The index of the record of `records` whose `id` member equals `id`, or nullopt.
-    template <typename Records>
-    std::optional<uint32_t> Find(std::string_view id, const Records& records) const {
+    // The id of a record, as Find compares it: its `id` member unless told otherwise.
+    struct IdMember {
+        template <typename Rec>
+        std::string_view operator()(const Rec& r) const {
+            return r.id;
+        }
+    };
+
+    // The index of the record of `records` whose id (`id_of(record)`) equals `id`, or nullopt.
+    template <typename Records, typename IdOf = IdMember>
+    std::optional<uint32_t> Find(std::string_view id, const Records& records,
+                                 IdOf id_of = {}) const {
         if (slots_.empty()) {
             return std::nullopt;
         }
         const uint32_t hash = HashOf(id);
         for (size_t at = hash & mask(); slots_[at].used(); at = (at + 1) & mask()) {
             const Slot& s = slots_[at];
-            if (s.hash == hash && records[s.index()].id == id) {
+            if (s.hash == hash && id_of(records[s.index()]) == id) {
                 return s.index();
             }
         }
         return std::nullopt;
     }
 
-    template <typename Records>
-    bool Contains(std::string_view id, const Records& records) const {
-        return Find(id, records).has_value();
+    template <typename Records, typename IdOf = IdMember>
+    bool Contains(std::string_view id, const Records& records, IdOf id_of = {}) const {
+        return Find(id, records, id_of).has_value();
     }
 
     // Adds `id` as the id of record `index`. The caller has made sure `id` is not there yet.

@@ -1219,6 +1219,7 @@ void Ledger::ReserveForRestore(const RestoreCounts& n) {
     promises_.reserve(n.promises);
     promise_index_.Reserve(n.promises);
     actions_.reserve(n.actions);
+    action_index_.Reserve(n.actions);
 }
 
 void Ledger::RestoreCustomer(CustomerRec rec) {
@@ -1440,9 +1441,8 @@ void Ledger::RestoreBooksAndIndexes() {
             CountPaid(inv, +1);
         }
     }
-    action_keys_.reserve(actions_.size());
     for (uint32_t i = 0; i < actions_.size(); ++i) {
-        action_keys_.emplace(actions_[i].key, i);
+        action_index_.Insert(actions_[i].key, i);
     }
     for (uint32_t i = 0; i < promises_.size(); ++i) {
         const PromiseRec& p = promises_[i];

@@ -156,6 +156,11 @@ struct ActionRec {
     int64_t next_attempt_ms = 0;  // wall-clock ms (Unix) before which no retry goes out
 };
 
+// An action's key, by which the ledger finds it (the projection its IdIndex compares).
+struct ActionKeyOf {
+    std::string_view operator()(const ActionRec& a) const { return a.key; }
+};
+
 // Where an action goes, as deliveries, metrics and the timeline name it: its channel, or its kind
 // when it names none.
 std::string ActionRoute(const ActionRec& a);
@@ -556,7 +561,7 @@ private:
     // Collections: decisions (stored) and the indexes derived from them and the ledger.
     std::shared_ptr<const rules::RulesConfig> rules_;
     std::vector<ActionRec> actions_;
-    std::unordered_map<std::string, uint32_t> action_keys_;
+    IdIndex action_index_;  // by ActionRec::key (see ActionKeyOf)
     std::vector<SegmentChange> segment_changes_;
     std::vector<rules::BehaviourStats> stats_;
     std::vector<double> rank_key_;  // score minus the days term's date part; see Rank()

@@ -86,5 +86,26 @@ TEST(IdIndexTest, ReserveKeepsTheIdsAndMakesRoomForTheCountAsked) {
     EXPECT_TRUE(index.Contains("C5000", recs));
 }
 
+// The index can key records by another member than `id` (the ledger's actions by their key):
+// lookups compare what the projection gives, not the record's `id`.
+TEST(IdIndexTest, FindsByTheMemberItsProjectionNames) {
+    struct Keyed {
+        std::string id;
+        std::string key;
+    };
+    auto key_of = [](const Keyed& r) -> std::string_view { return r.key; };
+    IdIndex index;
+    std::vector<Keyed> recs;
+    for (uint32_t i = 0; i < 300; ++i) {
+        recs.push_back(Keyed{"id" + std::to_string(i), "S/step" + std::to_string(i) + "/C"});
+        index.Insert(recs.back().key, i);
+    }
+    for (uint32_t i = 0; i < 300; ++i) {
+        ASSERT_EQ(index.Find("S/step" + std::to_string(i) + "/C", recs, key_of),
+                  std::optional<uint32_t>(i));
+        EXPECT_FALSE(index.Contains("id" + std::to_string(i), recs, key_of));
+    }
+}
+
 }  // namespace
 }  // namespace rms
