@@ -57,6 +57,11 @@ void Ledger::Touch(uint32_t customer) {
 void Ledger::EvaluateTouched() {
     // In ascending customer order, each once: action ids follow this order. Evaluating touches
     // no other customer, but should it ever, those get a round of their own.
+    // The promises broken before this point, by customer (each customer's in the order they
+    // broke), so that Evaluate finds a customer's own by binary search: a day close can break
+    // thousands while waking hundreds of thousands of customers.
+    std::stable_sort(broken_promises_.begin(), broken_promises_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     while (!touched_.empty()) {
         evaluating_.swap(touched_);
         std::sort(evaluating_.begin(), evaluating_.end());
@@ -369,13 +374,14 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
                 if (!decide || paused) {
                     continue;
                 }
-                for (auto [customer, promise] : broken_promises_) {
-                    if (customer == c) {
-                        FireAction(
-                            c, *strategy, step,
-                            strategy->name + "/" + step.name + "/promise/" + promises_[promise].id,
-                            "", today);
-                    }
+                auto [from, to] = std::equal_range(
+                    broken_promises_.begin(), broken_promises_.end(), std::pair{c, 0u},
+                    [](const auto& a, const auto& b) { return a.first < b.first; });
+                for (auto it = from; it != to; ++it) {
+                    FireAction(
+                        c, *strategy, step,
+                        strategy->name + "/" + step.name + "/promise/" + promises_[it->second].id,
+                        "", today);
                 }
             } else if (step.scope == rules::StepScope::kInvoice) {
                 invoice_steps.push_back(&step);

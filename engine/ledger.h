@@ -569,7 +569,9 @@ private:
     std::vector<int32_t> wake_day_;
     // Day -> customers to evaluate then; an entry is stale when wake_day_ says another day.
     std::map<int32_t, std::vector<uint32_t>> wakes_;
-    std::vector<std::pair<uint32_t, uint32_t>> broken_promises_;  // (customer, promise) to act on
+    // (customer, promise) to act on in the next evaluation round; sorted by customer when the
+    // round starts (EvaluateTouched).
+    std::vector<std::pair<uint32_t, uint32_t>> broken_promises_;
     // Customers to evaluate after the event, in any order and repeated; EvaluateTouched takes
     // them into evaluating_, sorted and each once (vectors: no node per touch).
     std::vector<uint32_t> touched_;

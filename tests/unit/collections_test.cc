@@ -139,6 +139,34 @@ TEST_F(CollectionsTest, OpenPromiseHoldsStepsAndABrokenOneResumesAtTheRightStep)
     EXPECT_EQ(driver_.ledger().FindPromise("PR")->status_date.ToString(), "2024-02-26");
 }
 
+// Promises of several customers breaking at one day close: each customer escalates its own
+// (found among all that broke that day), customers in ascending order, a customer's promises in
+// the order they broke, whatever order the promises were made in.
+TEST_F(CollectionsTest, PromisesBrokenTogetherEscalateEachForItsOwnCustomer) {
+    for (std::string c : {"C1", "C2", "C3"}) {
+        Customer(c);
+        Invoice("A" + c, c, "100.00", "2024-01-01", "2024-03-01");
+    }
+    // Made in the order C3, C2, C1, C2: all due 02-10, so all break on 02-11.
+    int n = 0;
+    for (std::string c : {"C3", "C2", "C1", "C2"}) {
+        std::string id = "P" + std::to_string(++n) + c;
+        Send(R"({"id":"pm-)" + id + R"(","type":"promise.made","date":"2024-02-01","promise":")" +
+             id + R"(","customer":")" + c +
+             R"(","amount":"10.00","currency":"USD","due":"2024-02-10"})");
+    }
+    Clock("2024-02-12");
+    std::vector<std::string> keys;
+    for (const ActionRec& a : driver_.ledger().actions()) {
+        if (a.step == "broken") {
+            keys.push_back(driver_.ledger().customers()[a.customer].id + " " + a.key);
+        }
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{
+                        "C1 std/broken/promise/P3C1", "C2 std/broken/promise/P2C2",
+                        "C2 std/broken/promise/P4C2", "C3 std/broken/promise/P1C3"}));
+}
+
 TEST_F(CollectionsTest, DisputeHoldsOnlyThatInvoice) {
     Customer("C1");
     Invoice("A", "C1", "100.00", "2024-01-01", "2024-02-01");
