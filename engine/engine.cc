@@ -104,6 +104,10 @@ void Engine::Stop() {
     if (writer_.joinable()) {
         writer_.join();
     }
+    // A clean stop leaves no write-ahead log for the next start to replay.
+    if (Status flushed = store_->Flush(); !flushed.ok()) {
+        spdlog::warn("engine: {}; the next start replays the log instead", flushed.message());
+    }
 }
 
 bool Engine::ready() const {

@@ -56,6 +56,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     return std::unique_ptr<Store>(new Store(dir, options, std::move(impl)));
 }
 
+Status Store::Flush() {
+    if (!DiskReserveOk()) {
+        return Status::Ok();
+    }
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    rocksdb::Status s = impl_->db->Flush(fo);
+    if (!s.ok()) {
+        return Status::Error("unavailable", "store flush failed: " + s.ToString());
+    }
+    return Status::Ok();
+}
+
 std::optional<uint64_t> Store::FreeBytes() const {
     struct statvfs st {};
     if (statvfs(dir_.c_str(), &st) != 0) {

@@ -3,6 +3,7 @@
 // group in flight, its answers come after that group's, and what both committed loads back.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -65,6 +66,55 @@ TEST(EnginePipelineTest, AGroupAppliedWhileTheOneBeforeIsWrittenSeesItsMarkers) 
     ASSERT_TRUE(reopened.ok()) << reopened.status().message();
     EXPECT_EQ((*reopened)->EventsApplied(), 2u);
     EXPECT_EQ((*reopened)->Read([](const Ledger& l) { return l.customers().size(); }), 2u);
+}
+
+// A clean stop flushes the store: the next start has no write-ahead log to replay (at the goal's
+// scale that replay is seconds of start-up), and what was answered is in table files.
+TEST(EnginePipelineTest, ACleanStopLeavesNoLogToReplay) {
+    Result<TempDir> dir = TempDir::Create("engine-flush");
+    ASSERT_TRUE(dir.ok());
+    metrics::EngineMetrics metrics;
+    EngineOptions options;
+    options.data_dir = dir->Path("data");
+    auto opened = Engine::Open(options, &metrics);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    std::unique_ptr<Engine> engine = std::move(opened).value();
+    std::promise<std::vector<std::string>> answered;
+    Submission sub;
+    for (const char* line : {kUpsert, kSecond}) {
+        ParsedLine parsed = ParseEvent(line);
+        ASSERT_TRUE(parsed.status.ok()) << line;
+        sub.events.push_back(PendingEvent{std::move(parsed.event), sub.events.size() + 1});
+    }
+    sub.done = [&answered](std::vector<std::string> a) { answered.set_value(std::move(a)); };
+    engine->Submit(std::move(sub));
+    ASSERT_EQ(answered.get_future().get().size(), 2u);
+
+    auto files = [&](const std::string& ext) {
+        std::vector<std::filesystem::path> out;
+        for (const auto& f : std::filesystem::directory_iterator(options.data_dir)) {
+            if (f.path().extension() == ext) {
+                out.push_back(f.path());
+            }
+        }
+        return out;
+    };
+    uintmax_t logged = 0;
+    for (const auto& f : files(".log")) {
+        logged += std::filesystem::file_size(f);
+    }
+    EXPECT_GT(logged, 0u) << "answered events are in the write-ahead log while running";
+    EXPECT_TRUE(files(".sst").empty()) << "and not yet in a table file";
+
+    engine->Stop();
+    for (const auto& f : files(".log")) {
+        EXPECT_EQ(std::filesystem::file_size(f), 0u) << f;
+    }
+    EXPECT_FALSE(files(".sst").empty());
+    engine.reset();
+    auto reopened = Engine::Open(options, &metrics);
+    ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+    EXPECT_EQ((*reopened)->EventsApplied(), 2u);
 }
 
 }  // namespace
