@@ -697,6 +697,7 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
 
     // Records of one kind are numbered densely from 0 (their index in the ledger's vector), so
     // the last key of a kind gives its count: every vector and id index is sized once.
+    constexpr uint64_t kMaxReserved = uint64_t{1} << 25;
     Ledger::RestoreCounts counts;
     for (auto [kind, count] : {std::pair{'c', &counts.customers},
                                {'i', &counts.invoices},
@@ -713,7 +714,10 @@ Result<LoadedState> LoadState(const storage::Store& store, const LedgerOptions& 
             if (key.size() != 5 || GetBE(key.substr(1)) == UINT32_MAX) {
                 return Corrupt(key);
             }
-            *count = static_cast<uint32_t>(GetBE(key.substr(1))) + 1;
+            // Room for at most kMaxReserved: a damaged last key must not ask for more than a few
+            // times the design scale (the scan then reports the numbers missing).
+            *count =
+                static_cast<uint32_t>(std::min<uint64_t>(GetBE(key.substr(1)) + 1, kMaxReserved));
         }
     }
     ledger.ReserveForRestore(counts);
