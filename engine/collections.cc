@@ -32,6 +32,11 @@ int64_t IntPow10(int n) {
     return v;
 }
 
+// Orders (customer, promise) pairs by customer alone.
+bool ByCustomer(const std::pair<uint32_t, uint32_t>& a, const std::pair<uint32_t, uint32_t>& b) {
+    return a.first < b.first;
+}
+
 }  // namespace
 
 void Ledger::SetRules(std::shared_ptr<const rules::RulesConfig> rules) {
@@ -55,13 +60,12 @@ void Ledger::Touch(uint32_t customer) {
 }
 
 void Ledger::EvaluateTouched() {
-    // In ascending customer order, each once: action ids follow this order. Evaluating touches
-    // no other customer, but should it ever, those get a round of their own.
     // The promises broken before this point, by customer (each customer's in the order they
     // broke), so that Evaluate finds a customer's own by binary search: a day close can break
     // thousands while waking hundreds of thousands of customers.
-    std::stable_sort(broken_promises_.begin(), broken_promises_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(broken_promises_.begin(), broken_promises_.end(), ByCustomer);
+    // In ascending customer order, each once: action ids follow this order. Evaluating touches
+    // no other customer, but should it ever, those get a round of their own.
     while (!touched_.empty()) {
         evaluating_.swap(touched_);
         std::sort(evaluating_.begin(), evaluating_.end());
@@ -374,9 +378,8 @@ void Ledger::Evaluate(uint32_t c, bool decide) {
                 if (!decide || paused) {
                     continue;
                 }
-                auto [from, to] = std::equal_range(
-                    broken_promises_.begin(), broken_promises_.end(), std::pair{c, 0u},
-                    [](const auto& a, const auto& b) { return a.first < b.first; });
+                auto [from, to] = std::equal_range(broken_promises_.begin(), broken_promises_.end(),
+                                                   std::pair{c, 0u}, ByCustomer);
                 for (auto it = from; it != to; ++it) {
                     FireAction(
                         c, *strategy, step,
