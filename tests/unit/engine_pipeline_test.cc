@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "tests/support/engine_calls.h"
 #include "tests/support/temp_dir.h"
 
 namespace rms {
 namespace {
+
+using testing::CommitEvents;
 
 constexpr char kUpsert[] =
     R"({"id":"c1","type":"customer.upserted","date":"2024-03-01","customer":"C1"})";
@@ -79,16 +82,8 @@ TEST(EnginePipelineTest, ACleanStopLeavesNoLogToReplay) {
     auto opened = Engine::Open(options, &metrics);
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     std::unique_ptr<Engine> engine = std::move(opened).value();
-    std::promise<std::vector<std::string>> answered;
-    Submission sub;
-    for (const char* line : {kUpsert, kSecond}) {
-        ParsedLine parsed = ParseEvent(line);
-        ASSERT_TRUE(parsed.status.ok()) << line;
-        sub.events.push_back(PendingEvent{std::move(parsed.event), sub.events.size() + 1});
-    }
-    sub.done = [&answered](std::vector<std::string> a) { answered.set_value(std::move(a)); };
-    engine->Submit(std::move(sub));
-    ASSERT_EQ(answered.get_future().get().size(), 2u);
+    ASSERT_TRUE(CommitEvents(*engine, {kUpsert, kSecond}));
+    ASSERT_EQ(engine->EventsApplied(), 2u);
 
     auto files = [&](const std::string& ext) {
         std::vector<std::filesystem::path> out;
